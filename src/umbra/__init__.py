@@ -1,0 +1,59 @@
+"""Umbra: privacy-preserving synthetic data for tables and event logs.
+
+Example:
+    >>> import umbra
+    >>> real = umbra.datasets.load_demo()
+    >>> meta = umbra.Metadata.detect(real, warn=False)
+    >>> synth = umbra.create("copula", random_state=0).fit(real, metadata=meta)
+    >>> fake = synth.sample(100)
+    >>> list(fake.columns) == list(real.columns)
+    True
+"""
+
+__version__ = "0.1.0"
+
+from umbra import datasets
+from umbra.evaluation import Summary, summarize
+from umbra.exceptions import (
+    DataWarning,
+    IncompatibleVersionError,
+    InputError,
+    MetadataError,
+    NotFittedError,
+    OutputExistsError,
+    PersistenceError,
+    PrivacyLeakWarning,
+    UmbraError,
+    UmbraWarning,
+)
+from umbra.io import read, write
+from umbra.metadata import ColumnSpec, Metadata
+from umbra.synthesizers import Synthesizer, available, create, load, register
+from umbra.transforms import TableTransformer
+
+__all__ = [
+    "ColumnSpec",
+    "DataWarning",
+    "IncompatibleVersionError",
+    "InputError",
+    "Metadata",
+    "MetadataError",
+    "NotFittedError",
+    "OutputExistsError",
+    "PersistenceError",
+    "PrivacyLeakWarning",
+    "Summary",
+    "Synthesizer",
+    "TableTransformer",
+    "UmbraError",
+    "UmbraWarning",
+    "__version__",
+    "available",
+    "create",
+    "datasets",
+    "load",
+    "read",
+    "register",
+    "summarize",
+    "write",
+]

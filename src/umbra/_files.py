@@ -1,0 +1,54 @@
+"""Safe file writing: never replace a user's file unasked, never leave a half-written one.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "note.txt"
+    >>> atomic_write_text(p, "hello").read_text()
+    'hello'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from umbra.exceptions import InputError, OutputExistsError
+
+
+def check_output(path: Path, *, force: bool) -> None:
+    """Raise when ``path`` exists (without ``force``) or its folder is missing."""
+    if path.exists() and not force:
+        raise OutputExistsError(
+            f"{path}: exists already; choose another output path or pass --force "
+            "(force=True) to replace it."
+        )
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; give a file path.")
+    if not path.parent.exists():
+        raise InputError(f"{path}: the folder {path.parent} does not exist; create it first.")
+
+
+def atomic_write(path: Path, writer: Callable[[str], None], *, force: bool = False) -> Path:
+    """Call ``writer(tmp_path)`` then rename the temporary file onto ``path``."""
+    check_output(path, force=force)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return path
+
+
+def atomic_write_text(path: Path, text: str, *, force: bool = False) -> Path:
+    """Write ``text`` (UTF-8) atomically to ``path``."""
+
+    def writer(tmp: str) -> None:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+    return atomic_write(path, writer, force=force)

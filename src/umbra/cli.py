@@ -1,0 +1,246 @@
+"""The ``umbra`` command line: thin over the public API.
+
+Example:
+    >>> run(["--version"])
+    umbra 0.1.0
+    0
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+from umbra import __version__
+from umbra._console import (
+    closing_lines,
+    metadata_table,
+    route_warnings,
+    stage,
+    summary_table,
+)
+from umbra._files import check_output
+from umbra.evaluation.summary import summarize
+from umbra.exceptions import UmbraError
+from umbra.io.tables import read, table_format, write
+from umbra.metadata.spec import Metadata
+from umbra.synthesizers import available, create, load
+from umbra.synthesizers.base import Synthesizer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Umbra: privacy-preserving synthetic data.",
+)
+console = Console(stderr=True)
+DEFAULT_MODEL = "copula"
+
+NaValues = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--na-values", help="Extra text read as missing in CSV input (repeatable), e.g. '?'."
+    ),
+]
+Force = Annotated[bool, typer.Option("--force", help="Replace existing output files.")]
+Seed = Annotated[int | None, typer.Option("--seed", help="Random seed for reproducible output.")]
+
+
+def _read(path: Path, na_values: list[str] | None) -> pd.DataFrame:
+    with stage(console, f"Reading {path}"):
+        return read(path, na_values=na_values)
+
+
+def _metadata(df: pd.DataFrame, path: Path | None) -> Metadata:
+    if path is not None:
+        with stage(console, f"Loading metadata {path}"):
+            meta = Metadata.load(path)
+            meta.validate(df)
+        return meta
+    with stage(console, "Detecting column kinds"):
+        return Metadata.detect(df, warn=False)
+
+
+def _fit(df: pd.DataFrame, meta: Metadata, model: str, seed: int | None) -> Synthesizer:
+    synth = create(model, random_state=seed)
+    with stage(console, f"Fitting {model} on {len(df):,} rows x {df.shape[1]} columns"):
+        return synth.fit(df, metadata=meta)
+
+
+@app.command()
+def detect(
+    input: Annotated[Path, typer.Argument(help="CSV or Parquet table.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Metadata JSON to write.")],
+    na_values: NaValues = None,
+    force: Force = False,
+) -> None:
+    """Detect column kinds, bounds and categories, and save them as editable JSON."""
+    check_output(output, force=force)
+    df = _read(input, na_values)
+    with stage(console, "Detecting column kinds"):
+        meta = Metadata.detect(df)
+    console.print(metadata_table(meta))
+    meta.save(output, force=force)
+    console.print(f"Metadata written to {output}. Edit bounds/categories you can declare public.")
+
+
+@app.command()
+def synthesize(
+    input: Annotated[Path, typer.Argument(help="CSV or Parquet table to imitate.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Synthetic table to write.")],
+    rows: Annotated[
+        int | None, typer.Option("--rows", min=0, help="Rows (default: as input).")
+    ] = None,
+    model: Annotated[
+        str, typer.Option("--model", help="Model name (see `umbra models`).")
+    ] = DEFAULT_MODEL,
+    seed: Seed = None,
+    metadata: Annotated[Path | None, typer.Option("--metadata", help="Metadata JSON.")] = None,
+    summary: Annotated[
+        Path | None, typer.Option("--summary", help="Summary JSON to write.")
+    ] = None,
+    na_values: NaValues = None,
+    force: Force = False,
+) -> None:
+    """Fit a model on INPUT, sample a synthetic table, and print how close it is."""
+    table_format(output)
+    check_output(output, force=force)
+    if summary is not None:
+        check_output(summary, force=force)
+    df = _read(input, na_values)
+    meta = _metadata(df, metadata)
+    synth = _fit(df, meta, model, seed)
+    n = len(df) if rows is None else rows
+    with stage(console, f"Sampling {n:,} rows"):
+        fake = synth.sample(n)
+    with stage(console, f"Writing {output}"):
+        write(fake, output, force=force)
+    _summarize(df, fake, synth.metadata_, summary, force)
+
+
+def _summarize(
+    df: pd.DataFrame, fake: pd.DataFrame, meta: Metadata, path: Path | None, force: bool
+) -> None:
+    with stage(console, "Comparing synthetic with real"):
+        result = summarize(df, fake, meta)
+    console.print(summary_table(result))
+    for line in closing_lines(result):
+        console.print(line)
+    if path is not None:
+        result.save(path, force=force)
+        console.print(f"Summary written to {path}")
+
+
+@app.command()
+def fit(
+    input: Annotated[Path, typer.Argument(help="CSV or Parquet table to learn.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write (.umbra).")],
+    model: Annotated[str, typer.Option("--model", help="Model name.")] = DEFAULT_MODEL,
+    seed: Seed = None,
+    metadata: Annotated[Path | None, typer.Option("--metadata", help="Metadata JSON.")] = None,
+    na_values: NaValues = None,
+    force: Force = False,
+) -> None:
+    """Fit a model on INPUT and save it."""
+    check_output(output, force=force)
+    df = _read(input, na_values)
+    synth = _fit(df, _metadata(df, metadata), model, seed)
+    synth.save(output, force=force)
+    console.print(f"Model written to {output}")
+
+
+@app.command()
+def sample(
+    model: Annotated[Path, typer.Argument(help="Model file written by `umbra fit`.")],
+    rows: Annotated[int, typer.Option("--rows", min=0, help="Number of rows.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Synthetic table to write.")],
+    seed: Seed = None,
+    force: Force = False,
+) -> None:
+    """Sample ROWS synthetic rows from a saved model."""
+    table_format(output)
+    check_output(output, force=force)
+    with stage(console, f"Loading {model}"):
+        synth = load(model)
+    with stage(console, f"Sampling {rows:,} rows"):
+        fake = synth.sample(rows, random_state=seed)
+    write(fake, output, force=force)
+    console.print(f"Synthetic table written to {output}")
+
+
+@app.command()
+def demo(
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", help="Folder for the results.")
+    ] = Path("demo_output"),
+    seed: Seed = 0,
+    force: Force = False,
+) -> None:
+    """Synthesize a real public clinical table (GBSG2, shipped with lifelines) end to end."""
+    from umbra.datasets import DEMO_DESCRIPTION, demo_path
+
+    console.print(f"[bold]Demo table:[/bold] {DEMO_DESCRIPTION}")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    synthetic, summary_path = output_dir / "gbsg2_synthetic.csv", output_dir / "summary.json"
+    for path in (synthetic, summary_path):
+        check_output(path, force=force)
+    df = _read(demo_path(), None)
+    meta = _metadata(df, None)
+    console.print(metadata_table(meta))
+    synth = _fit(df, meta, DEFAULT_MODEL, seed)
+    with stage(console, f"Sampling {len(df):,} rows"):
+        fake = synth.sample(len(df))
+    write(fake, synthetic, force=force)
+    _summarize(df, fake, synth.metadata_, summary_path, force)
+    console.print(f"Synthetic table written to {synthetic}")
+
+
+@app.command()
+def models() -> None:
+    """List the available models."""
+    for name in available():
+        typer.echo(name)
+
+
+@app.callback(invoke_without_command=True)
+def _version(
+    version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"umbra {__version__}")
+        raise typer.Exit()
+
+
+def run(args: list[str] | None = None) -> int:
+    """Run the CLI on ``args``; Umbra's errors become one red line and exit code 2.
+
+    Example:
+        >>> run(["models"])
+        copula
+        0
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            route_warnings(console)
+            app(args=args, prog_name="umbra")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    except UmbraError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        console.print("[red]aborted[/red]")
+        return 130
+    return 0
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(run())

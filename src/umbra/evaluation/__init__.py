@@ -1,0 +1,5 @@
+"""Comparing synthetic with real data."""
+
+from umbra.evaluation.summary import Summary, summarize
+
+__all__ = ["Summary", "summarize"]

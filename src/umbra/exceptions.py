@@ -1,0 +1,80 @@
+"""The one error and warning tree of Umbra.
+
+Every error Umbra raises on purpose derives from :class:`UmbraError`; every warning from
+:class:`UmbraWarning`. Messages name the file, column or parameter, what was expected, what was
+received, and the fix.
+
+Example:
+    >>> from umbra.exceptions import InputError, UmbraError
+    >>> issubclass(InputError, UmbraError) and issubclass(InputError, ValueError)
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class UmbraError(Exception):
+    """Base class of every error Umbra raises on purpose."""
+
+
+class InputError(UmbraError, ValueError):
+    """A file, table or parameter given to Umbra cannot be used as it is."""
+
+
+class MetadataError(UmbraError, ValueError):
+    """Metadata is inconsistent, or does not fit the table; gathers every problem found.
+
+    Example:
+        >>> err = MetadataError(["column 'a': bounds (5, 1) have low > high"])
+        >>> err.problems
+        ["column 'a': bounds (5, 1) have low > high"]
+    """
+
+    def __init__(self, problems: Sequence[str], header: str = "metadata problems") -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} {header}:\n{lines}")
+
+
+class NotFittedError(UmbraError, RuntimeError):
+    """A synthesizer or transformer was used before ``fit``."""
+
+
+class OutputExistsError(UmbraError, FileExistsError):
+    """An output file exists already and overwriting was not asked for."""
+
+
+class PersistenceError(UmbraError, ValueError):
+    """A saved model or metadata file cannot be read."""
+
+
+class IncompatibleVersionError(PersistenceError):
+    """A saved file was written in a format version this Umbra cannot read."""
+
+
+class UmbraWarning(UserWarning):
+    """Base class of every warning Umbra emits."""
+
+
+class PrivacyLeakWarning(UmbraWarning):
+    """Something learned from the private data reaches the output without a privacy guarantee."""
+
+
+class DataWarning(UmbraWarning):
+    """The data was usable but something in it was handled in a way the user should know."""
+
+
+__all__ = [
+    "DataWarning",
+    "IncompatibleVersionError",
+    "InputError",
+    "MetadataError",
+    "NotFittedError",
+    "OutputExistsError",
+    "PersistenceError",
+    "PrivacyLeakWarning",
+    "UmbraError",
+    "UmbraWarning",
+]

@@ -1,0 +1,140 @@
+"""The :class:`Synthesizer` base class: validation, encoding, seeding, decoding, persistence.
+
+A model implements only ``_fit(encoded, blocks, rng)``, ``_sample(n, rng)`` and its state.
+
+Example:
+    >>> import pandas as pd, umbra
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", "b"]})
+    >>> synth = umbra.create("copula", random_state=0).fit(df, metadata=umbra.Metadata.detect(df, warn=False))
+    >>> synth.sample(3).shape
+    (3, 2)
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import copy
+import inspect
+import numbers
+import os
+import warnings
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+from umbra._random import RandomState, make_rng, spawn
+from umbra.exceptions import InputError, NotFittedError, PrivacyLeakWarning
+from umbra.metadata.detect import check_frame
+from umbra.metadata.spec import Metadata
+from umbra.transforms.base import Block
+from umbra.transforms.table import TableTransformer
+
+MIN_ROWS = 2
+
+
+class Synthesizer(ABC):
+    """Base of every model. ``__init__`` stores keyword-only hyperparameters and nothing else."""
+
+    name: ClassVar[str] = ""
+    numeric_encoding: ClassVar[str] = "raw"
+
+    def __init__(self, *, random_state: RandomState = None) -> None:
+        self.random_state = random_state
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The keyword-only hyperparameters of this model."""
+        signature = inspect.signature(cls.__init__)
+        return [p.name for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY]
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__``."""
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def fit(self, data: pd.DataFrame, metadata: Metadata | None = None) -> Self:
+        """Learn the table; ``metadata`` defaults to :meth:`Metadata.detect`. Returns ``self``."""
+        check_frame(data)
+        if len(data) < MIN_ROWS:
+            raise InputError(
+                f"the table has {len(data)} row(s); a synthesizer needs at least {MIN_ROWS} "
+                "to learn a distribution (with one row it could only copy it)."
+            )
+        meta = (
+            copy.deepcopy(metadata) if metadata is not None else Metadata.detect(data, warn=False)
+        )
+        if not isinstance(meta, Metadata):
+            raise InputError(f"metadata must be a umbra.Metadata, received {type(meta).__name__}")
+        rng = make_rng(self.random_state)
+        transformer = TableTransformer(
+            meta, numeric=self.numeric_encoding, random_state=spawn(rng)
+        ).fit(data)
+        _warn_learned(meta.learned_from_data() + transformer.learned_)
+        encoded = transformer.transform(data).to_numpy()
+        self._fit(encoded, transformer.blocks, rng)
+        self.metadata_ = meta
+        self.transformer_ = transformer
+        self.n_training_rows_ = len(data)
+        self.sample_rng_ = spawn(rng)
+        return self
+
+    def sample(self, n: int, *, random_state: RandomState = None) -> pd.DataFrame:
+        """Draw ``n`` synthetic rows with the training table's columns, order and dtypes.
+
+        Successive calls continue one random stream seeded by ``random_state`` at fit; pass
+        ``random_state`` here for a draw that depends on that seed alone.
+        """
+        self._check_fitted()
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+            raise InputError(f"n must be a non-negative integer number of rows, received {n!r}")
+        rng = self.sample_rng_ if random_state is None else make_rng(random_state)
+        encoded = self._sample(int(n), rng)
+        return self.transformer_.inverse_transform(encoded, random_state=spawn(rng))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "transformer_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(data) before sample()."
+            )
+
+    @abstractmethod
+    def _fit(self, encoded: np.ndarray, blocks: list[Block], rng: np.random.Generator) -> None:
+        """Learn from the encoded table (floats; discrete blocks hold integer codes)."""
+
+    @abstractmethod
+    def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Return ``n`` encoded rows."""
+
+    @abstractmethod
+    def _get_state(self) -> dict[str, Any]:
+        """The model's learned state: JSON values and NumPy arrays."""
+
+    @abstractmethod
+    def _set_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_get_state` returned."""
+
+    def save(self, path: str | os.PathLike[str], *, force: bool = False) -> Path:
+        """Save to a versioned ``.umbra`` file (JSON plus arrays, no pickle)."""
+        from umbra.synthesizers.persist import save_synthesizer
+
+        self._check_fitted()
+        return save_synthesizer(self, Path(path), force=force)
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+
+def _warn_learned(items: list[str]) -> None:
+    unique = list(dict.fromkeys(items))
+    if not unique:
+        return
+    shown = ", ".join(unique[:6]) + (f" and {len(unique) - 6} more" if len(unique) > 6 else "")
+    warnings.warn(
+        f"{shown} were learned from the data without a privacy guarantee: they reveal real "
+        "extremes and rare values. Declare public ones with metadata.update(column, bounds=..., "
+        "categories=...).",
+        PrivacyLeakWarning,
+        stacklevel=3,
+    )

@@ -1,0 +1,49 @@
+"""An explicit registry of synthesizers: :func:`register`, :func:`create`, :func:`available`.
+
+Example:
+    >>> "copula" in available()
+    True
+    >>> create("copula", random_state=1).random_state
+    1
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from umbra.exceptions import InputError
+from umbra.synthesizers.base import Synthesizer
+
+_REGISTRY: dict[str, type[Synthesizer]] = {}
+S = TypeVar("S", bound=type[Synthesizer])
+
+
+def register(cls: S) -> S:
+    """Register a :class:`Synthesizer` subclass under its ``name``."""
+    if not cls.name:
+        raise InputError(f"{cls.__name__} has no name; set the class attribute `name`.")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available() -> list[str]:
+    """Names of the registered synthesizers, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> type[Synthesizer]:
+    """The class registered as ``name``."""
+    if name not in _REGISTRY:
+        raise InputError(f"unknown model {name!r}; available models: {', '.join(available())}.")
+    return _REGISTRY[name]
+
+
+def create(name: str, **params: Any) -> Synthesizer:
+    """Create the synthesizer registered as ``name`` with keyword hyperparameters."""
+    cls = get(name)
+    unknown = sorted(set(params) - set(cls.param_names()))
+    if unknown:
+        raise InputError(
+            f"model {name!r} has no parameter(s) {unknown}; its parameters are {cls.param_names()}."
+        )
+    return cls(**params)

@@ -1,0 +1,119 @@
+"""The command line, end to end on the package-shipped table and on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import umbra
+from umbra.cli import run
+
+
+@pytest.fixture()
+def demo_csv(tmp_path: Path, demo: pd.DataFrame) -> Path:
+    path = tmp_path / "gbsg2.csv"
+    demo.to_csv(path, index=False)
+    return path
+
+
+def test_synthesize_writes_table_and_summary(
+    demo_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, summary = tmp_path / "fake.parquet", tmp_path / "summary.json"
+    code = run(["synthesize", str(demo_csv), "-o", str(out), "--rows", "123", "--seed", "1",
+                "--summary", str(summary)])  # fmt: skip
+    assert code == 0
+    fake = umbra.read(out)
+    assert fake.shape == (123, 10)
+    assert json.loads(summary.read_text())["n_synthetic"] == 123
+    err = capsys.readouterr().err
+    assert "Validation summary" in err and "identical to a real row" in err
+    assert "PrivacyLeakWarning" in err
+
+
+def test_same_seed_same_output(demo_csv: Path, tmp_path: Path) -> None:
+    for name in ("a.csv", "b.csv"):
+        assert run(["synthesize", str(demo_csv), "-o", str(tmp_path / name), "--seed", "5"]) == 0
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+
+
+def test_existing_output_needs_force(
+    demo_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "fake.csv"
+    out.write_text("keep me\n")
+    assert run(["synthesize", str(demo_csv), "-o", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert out.read_text() == "keep me\n"
+    assert run(["synthesize", str(demo_csv), "-o", str(out), "--force"]) == 0
+    assert len(umbra.read(out)) == 686
+
+
+def test_fit_then_sample(demo_csv: Path, tmp_path: Path) -> None:
+    model = tmp_path / "m.umbra"
+    assert run(["fit", str(demo_csv), "--model", "copula", "-o", str(model), "--seed", "0"]) == 0
+    for name in ("x.csv", "y.csv"):
+        assert (
+            run(["sample", str(model), "--rows", "40", "-o", str(tmp_path / name), "--seed", "2"])
+            == 0
+        )
+    assert (tmp_path / "x.csv").read_text() == (tmp_path / "y.csv").read_text()
+    assert len(umbra.read(tmp_path / "x.csv")) == 40
+
+
+def test_detect_then_use_edited_metadata(demo_csv: Path, tmp_path: Path) -> None:
+    meta_path = tmp_path / "meta.json"
+    assert run(["detect", str(demo_csv), "-o", str(meta_path)]) == 0
+    meta = umbra.Metadata.load(meta_path)
+    meta.update("age", bounds=(18, 100)).save(meta_path, force=True)
+    out = tmp_path / "fake.csv"
+    assert run(["synthesize", str(demo_csv), "-o", str(out), "--metadata", str(meta_path)]) == 0
+    assert umbra.read(out)["age"].between(18, 100).all()
+
+
+def test_metadata_not_fitting_the_table(
+    demo_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    meta_path = tmp_path / "meta.json"
+    umbra.Metadata.detect(pd.DataFrame({"other": [1, 2]}), warn=False).save(meta_path)
+    assert run(["synthesize", str(demo_csv), "-o", str(tmp_path / "f.csv"),
+                "--metadata", str(meta_path)]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "not in the table" in err and "not in the metadata" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["synthesize", "absent.csv", "-o", "OUT/f.csv"], "no such file"),
+        (["synthesize", "IN", "-o", "OUT/f.xlsx"], "unsupported file extension"),
+        (["synthesize", "IN", "-o", "OUT/f.csv", "--model", "nope"], "unknown model 'nope'"),
+        (["sample", "OUT/none.umbra", "--rows", "5", "-o", "OUT/f.csv"], "no such model file"),
+        (["fit", "IN", "-o", "OUT/missing/m.umbra"], "does not exist"),
+    ],
+)
+def test_errors_are_one_clear_line(
+    args: list[str], message: str, demo_csv: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    args = [a.replace("IN", str(demo_csv)).replace("OUT", str(tmp_path)) for a in args]
+    assert run(args) == 2
+    err = capsys.readouterr().err
+    assert message in " ".join(err.split()) and "Traceback" not in err
+
+
+def test_usage_errors_exit_nonzero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["sample"]) == 2
+    assert run(["synthesize", "x.csv", "-o", "y.csv", "--rows", "-4"]) == 2
+
+
+def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "demo"
+    assert run(["demo", "--output-dir", str(out)]) == 0
+    assert len(umbra.read(out / "gbsg2_synthetic.csv")) == 686
+    assert json.loads((out / "summary.json").read_text())["n_real"] == 686
+    assert run(["demo", "--output-dir", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err

@@ -1,0 +1,29 @@
+"""The deliberate public surface."""
+
+from __future__ import annotations
+
+import umbra
+
+
+def test_all_is_sorted_and_importable() -> None:
+    assert umbra.__all__ == sorted(umbra.__all__)
+    for name in umbra.__all__:
+        assert hasattr(umbra, name), name
+
+
+def test_public_names() -> None:
+    expected = {
+        "ColumnSpec", "DataWarning", "IncompatibleVersionError", "InputError", "Metadata",
+        "MetadataError", "NotFittedError", "OutputExistsError", "PersistenceError",
+        "PrivacyLeakWarning", "Summary", "Synthesizer", "TableTransformer", "UmbraError",
+        "UmbraWarning", "__version__", "available", "create", "datasets", "load", "read",
+        "register", "summarize", "write",
+    }  # fmt: skip
+    assert set(umbra.__all__) == expected
+
+
+def test_one_exception_tree() -> None:
+    for name in ("InputError", "MetadataError", "NotFittedError", "OutputExistsError",
+                 "PersistenceError", "IncompatibleVersionError"):  # fmt: skip
+        assert issubclass(getattr(umbra, name), umbra.UmbraError)
+    assert issubclass(umbra.PrivacyLeakWarning, umbra.UmbraWarning)
