@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -72,15 +73,22 @@ def summary_table(summary: Summary) -> Table:
         table.add_column(header, justify="right" if header != "column" else "left")
     for c in summary.columns:
         numeric = c["kind"] in ("numerical", "datetime")
-        mean, q01, q99 = (_pair(c, key) if numeric else "" for key in ("mean", "q01", "q99"))
+        dates = c["kind"] == "datetime"
+        mean, q01, q99 = (_pair(c, k, dates) if numeric else "" for k in ("mean", "q01", "q99"))
         nulls = f"{_pct(c['null_share_real'])} / {_pct(c['null_share_synthetic'])}"
         distance = c.get("ks", c.get("tvd"))
         table.add_row(str(c["column"]), mean, q01, q99, nulls, _fmt(distance))
     return table
 
 
-def _pair(stats: dict[str, Any], key: str) -> str:
-    return f"{_fmt(stats.get(key + '_real'))} / {_fmt(stats.get(key + '_synthetic'))}"
+def _pair(stats: dict[str, Any], key: str, dates: bool) -> str:
+    show = _date if dates else _fmt
+    return f"{show(stats.get(key + '_real'))} / {show(stats.get(key + '_synthetic'))}"
+
+
+def _date(seconds: Any) -> str:
+    """Seconds since the epoch as an ISO date."""
+    return "-" if seconds is None else pd.Timestamp(round(seconds), unit="s").strftime("%Y-%m-%d")
 
 
 def _fmt(value: Any) -> str:

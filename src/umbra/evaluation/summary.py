@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from umbra._files import atomic_write_text
 from umbra.exceptions import InputError
@@ -80,6 +79,8 @@ def _column_stats(spec: ColumnSpec, real: pd.Series, fake: pd.Series) -> dict[st
         "null_share_synthetic": float(fake.isna().mean()) if len(fake) else None,
     }
     if spec.kind in ("numerical", "datetime"):
+        from scipy.stats import ks_2samp
+
         r, f = _as_numbers(spec, real), _as_numbers(spec, fake)
         r, f = r[np.isfinite(r)], f[np.isfinite(f)]
         for name, values in (("real", r), ("synthetic", f)):
@@ -89,7 +90,7 @@ def _column_stats(spec: ColumnSpec, real: pd.Series, fake: pd.Series) -> dict[st
                 out[f"q{round(q * 100):02d}_{name}"] = (
                     float(np.quantile(values, q)) if len(values) else None
                 )
-        out["ks"] = float(stats.ks_2samp(r, f).statistic) if len(r) and len(f) else None
+        out["ks"] = float(ks_2samp(r, f).statistic) if len(r) and len(f) else None
     elif spec.kind in ("categorical", "boolean"):
         out["tvd"] = total_variation(real, fake)
     return out

@@ -94,7 +94,7 @@ def detect_column(name: Hashable, series: pd.Series) -> ColumnSpec:
         name=name, kind="categorical", dtype=dtype, nullable=bool(series.isna().any())
     )
     values = series.dropna()
-    if ptypes.is_bool_dtype(series.dtype) or _all_bool(values):
+    if ptypes.is_bool_dtype(series.dtype) or (series.dtype == object and _all_bool(values)):
         spec.kind = "boolean"
     elif isinstance(series.dtype, pd.CategoricalDtype):
         spec.categories = [_py(c) for c in series.cat.categories]
@@ -114,7 +114,8 @@ def detect_column(name: Hashable, series: pd.Series) -> ColumnSpec:
 
 
 def _all_bool(values: pd.Series) -> bool:
-    return len(values) > 0 and values.map(lambda v: isinstance(v, bool | np.bool_)).all()
+    uniques = pd.unique(values)
+    return 0 < len(uniques) <= 2 and all(isinstance(v, bool | np.bool_) for v in uniques)
 
 
 def _fill_numeric(spec: ColumnSpec, values: pd.Series) -> None:
@@ -156,12 +157,12 @@ def _fill_datetime(spec: ColumnSpec, series: pd.Series) -> None:
 
 def _fill_object(spec: ColumnSpec, values: pd.Series) -> None:
     """Text-like columns: dates as text, personal data, identifiers, or categories."""
-    strings = values.map(lambda v: isinstance(v, str)).all() if len(values) else True
-    if not strings:
-        _mixed_types(spec, values)
+    uniques = pd.Series(pd.unique(values), dtype=object)
+    if not all(isinstance(v, str) for v in uniques):
+        _mixed_types(spec, uniques)
         return
     text = values.astype(str)
-    fmt = guess_date_format(text)
+    fmt = guess_date_format(uniques)
     if fmt is not None:
         parsed = pd.to_datetime(text, format=fmt, utc="%z" in fmt)
         spec.datetime_format = fmt
@@ -171,37 +172,36 @@ def _fill_object(spec: ColumnSpec, values: pd.Series) -> None:
     if pii is not None:
         spec.kind, spec.pii_type = "pii", pii
         return
-    if (
-        text.is_unique
-        and len(text) >= MIN_ID_ROWS
-        and (ID_NAME.search(str(spec.name)) or _looks_like_code(text))
+    if len(uniques) == len(text) >= MIN_ID_ROWS and (
+        ID_NAME.search(str(spec.name)) or _looks_like_code(text)
     ):
         spec.kind, spec.id_pattern = "id", _shape(text.iloc[0])
         return
-    _numbers_in_text(spec, text)
-    spec.categories = _sorted_categories(values.unique())
+    _numbers_in_text(spec, uniques)
+    spec.categories = _sorted_categories(uniques)
     spec.categories_source = "data"
 
 
-def _mixed_types(spec: ColumnSpec, values: pd.Series) -> None:
-    kinds = sorted({type(v).__name__ for v in values})
+def _mixed_types(spec: ColumnSpec, uniques: pd.Series) -> None:
+    kinds = sorted({type(v).__name__ for v in uniques})
     warnings.warn(
         f"column {spec.name!r} mixes value types ({', '.join(kinds)}); it is treated as "
         "categorical and each value keeps its type. Convert it to one type if that is wrong.",
         DataWarning,
         stacklevel=5,
     )
-    spec.categories = _sorted_categories(values.unique())
+    spec.categories = _sorted_categories(uniques)
     spec.categories_source = "data"
 
 
-def _numbers_in_text(spec: ColumnSpec, text: pd.Series) -> None:
-    numeric = pd.to_numeric(text, errors="coerce")
-    share = float(numeric.notna().mean()) if len(text) else 0.0
+def _numbers_in_text(spec: ColumnSpec, uniques: pd.Series) -> None:
+    numeric = pd.to_numeric(uniques, errors="coerce")
+    share = float(numeric.notna().mean()) if len(uniques) else 0.0
     if 0.5 <= share < 1.0:
-        odd = text[numeric.isna()].unique()[:5].tolist()
+        odd = uniques[numeric.isna()].iloc[:5].tolist()
         warnings.warn(
-            f"column {spec.name!r} holds numbers ({share:.0%}) mixed with text such as {odd}; "
+            f"column {spec.name!r} holds numbers ({share:.0%} of its distinct values) mixed "
+            f"with text such as {odd}; "
             "it is treated as categorical. If that text means 'missing', read the file with "
             "na_values=[...] (CLI: --na-values) so the column becomes numerical.",
             DataWarning,

@@ -16,7 +16,7 @@ import json
 import math
 import os
 from collections.abc import Hashable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,6 @@ class ColumnSpec:
     timezone: str | None = None
     pii_type: str | None = None
     id_pattern: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
         """Return every inconsistency of this spec on its own (empty when it is sound)."""

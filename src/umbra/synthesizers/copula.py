@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from umbra._random import RandomState
 from umbra.exceptions import InputError
@@ -51,6 +51,8 @@ class GaussianCopula(Synthesizer):
     def _fit(self, encoded: np.ndarray, blocks: list[Block], rng: np.random.Generator) -> None:
         if not isinstance(self.n_quantiles, int) or self.n_quantiles < 2:
             raise InputError(f"n_quantiles must be an integer >= 2, received {self.n_quantiles!r}")
+        from scipy.stats import rankdata
+
         n, width = encoded.shape
         scores = np.empty((n, width))
         self.kinds_ = [b.kind for b in blocks]
@@ -60,7 +62,7 @@ class GaussianCopula(Synthesizer):
             if block.kind == "continuous":
                 probs = np.linspace(0.0, 1.0, self.n_quantiles)
                 self.quantiles_.append(np.quantile(column, probs))
-                uniform = (stats.rankdata(column) - 0.5) / n
+                uniform = (rankdata(column) - 0.5) / n
             else:
                 counts = np.bincount(column.astype(int), minlength=block.size)[: block.size]
                 order = np.argsort(-counts, kind="stable")

@@ -18,7 +18,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 MAX_MODES = 10
 MIN_WEIGHT = 0.005
@@ -67,7 +66,8 @@ class ModeNormalizer:
         self, values: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
         """Draw each value's mode from its posterior; return (alpha, mode)."""
-        logp = stats.norm.logpdf(values[:, None], self.means, self.stds) + np.log(self.weights)
+        z = (values[:, None] - self.means) / self.stds
+        logp = -0.5 * z**2 - np.log(self.stds) + np.log(self.weights)
         post = np.exp(logp - logp.max(axis=1, keepdims=True))
         post /= post.sum(axis=1, keepdims=True)
         cumulative = post.cumsum(axis=1)
