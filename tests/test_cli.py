@@ -114,6 +114,8 @@ def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "demo"
     assert run(["demo", "--output-dir", str(out)]) == 0
     assert len(umbra.read(out / "gbsg2_synthetic.csv")) == 686
-    assert json.loads((out / "summary.json").read_text())["n_real"] == 686
+    assert json.loads((out / "summary.json").read_text())["n_real"] == 549  # 20% held out
+    assert json.loads((out / "report.json").read_text())["verdict"] == "pass"
+    assert 'id="privacy"' in (out / "report.html").read_text()
     assert run(["demo", "--output-dir", str(out)]) == 2
     assert "--force" in capsys.readouterr().err

@@ -13,7 +13,7 @@ def test_all_is_sorted_and_importable() -> None:
 
 def test_public_names() -> None:
     expected = {
-        "ColumnSpec", "DataWarning", "IncompatibleVersionError", "InputError", "Metadata",
+        "ColumnSpec", "DataWarning", "Evaluation", "IncompatibleVersionError", "InputError", "Metadata",
         "MetadataError", "NotFittedError", "OutputExistsError", "PersistenceError",
         "PrivacyLeakWarning", "Summary", "Synthesizer", "TableTransformer", "UmbraError",
         "UmbraWarning", "__version__", "available", "create", "datasets", "load", "read",

@@ -13,7 +13,7 @@ Example:
 __version__ = "0.1.0"
 
 from umbra import datasets
-from umbra.evaluation import Summary, summarize
+from umbra.evaluation import Evaluation, Metric, Summary, evaluate, summarize
 from umbra.exceptions import (
     DataWarning,
     IncompatibleVersionError,
@@ -34,10 +34,12 @@ from umbra.transforms import TableTransformer
 __all__ = [
     "ColumnSpec",
     "DataWarning",
+    "Evaluation",
     "IncompatibleVersionError",
     "InputError",
     "Metadata",
     "MetadataError",
+    "Metric",
     "NotFittedError",
     "OutputExistsError",
     "PersistenceError",
@@ -51,6 +53,7 @@ __all__ = [
     "available",
     "create",
     "datasets",
+    "evaluate",
     "load",
     "read",
     "register",

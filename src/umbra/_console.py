@@ -21,6 +21,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from umbra.evaluation.result import Evaluation
 from umbra.evaluation.summary import Summary
 from umbra.metadata.spec import Metadata
 
@@ -113,3 +114,22 @@ def closing_lines(summary: Summary) -> list[str]:
             f"max {corr['max_abs_diff']:.3f}, mean {corr['mean_abs_diff']:.3f}"
         )
     return lines
+
+
+def evaluation_table(ev: Evaluation) -> Table:
+    """Headline metrics per family, then the gate checks, under the verdict as title."""
+    from umbra.report.html import HEADLINES, fmt
+
+    colour = {"pass": "green", "fail": "red", "risky": "yellow"}.get(ev.verdict, "white")
+    table = Table(title=f"Audit verdict: [{colour}]{ev.verdict}[/{colour}]", title_justify="left")
+    for header in ("family", "metric", "value", "95% interval / threshold"):
+        table.add_column(header, justify="right" if header == "value" else "left")
+    for family, names in HEADLINES.items():
+        for metric in ev.family(family):
+            if metric.column is None and metric.name in names:
+                ci = f"{fmt(metric.ci[0])} – {fmt(metric.ci[1])}" if metric.ci else ""
+                table.add_row(family, metric.name, fmt(metric.value), ci)
+    for check in ev.gate:
+        mark = "[green]passed[/green]" if check.passed else "[red]FAILED[/red]"
+        table.add_row("gate", check.metric, fmt(check.value), f"<= {fmt(check.threshold)} {mark}")
+    return table

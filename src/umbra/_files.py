@@ -38,11 +38,19 @@ def atomic_write(path: Path, writer: Callable[[str], None], *, force: bool = Fal
     os.close(fd)
     try:
         writer(tmp)
+        os.chmod(tmp, _default_mode())
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return path
+
+
+def _default_mode() -> int:
+    """The permissions a plain ``open(path, "w")`` would give (0o666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def atomic_write_text(path: Path, text: str, *, force: bool = False) -> Path:

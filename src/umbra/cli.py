@@ -20,16 +20,20 @@ from rich.console import Console
 from umbra import __version__
 from umbra._console import (
     closing_lines,
+    evaluation_table,
     metadata_table,
     route_warnings,
     stage,
     summary_table,
 )
 from umbra._files import check_output
+from umbra.evaluation.evaluate import evaluate
+from umbra.evaluation.result import Evaluation
 from umbra.evaluation.summary import summarize
-from umbra.exceptions import UmbraError
+from umbra.exceptions import ReleaseRefused, UmbraError
 from umbra.io.tables import read, table_format, write
 from umbra.metadata.spec import Metadata
+from umbra.release import GateOptions, report_paths, split_holdout
 from umbra.synthesizers import available, create, load
 from umbra.synthesizers.base import Synthesizer
 
@@ -90,6 +94,30 @@ def detect(
     console.print(f"Metadata written to {output}. Edit bounds/categories you can declare public.")
 
 
+ReportPath = Annotated[
+    Path | None,
+    typer.Option("--report", help="HTML report to write (default: next to the output)."),
+]
+Target = Annotated[
+    str | None, typer.Option("--target", help="Column for train-on-synthetic utility.")
+]
+Sensitive = Annotated[
+    list[str] | None,
+    typer.Option("--sensitive", help="Column checked by attribute inference (repeatable)."),
+]
+Quasi = Annotated[
+    list[str] | None,
+    typer.Option("--quasi-identifier", help="Column an attacker may know (repeatable)."),
+]
+GateConfig = Annotated[
+    Path | None, typer.Option("--gate-config", help="TOML/JSON file with a [gate] table.")
+]
+Threshold = Annotated[
+    list[str] | None,
+    typer.Option("--threshold", help="Gate maximum as NAME=VALUE (repeatable)."),
+]
+
+
 @app.command()
 def synthesize(
     input: Annotated[Path, typer.Argument(help="CSV or Parquet table to imitate.")],
@@ -102,26 +130,66 @@ def synthesize(
     ] = DEFAULT_MODEL,
     seed: Seed = None,
     metadata: Annotated[Path | None, typer.Option("--metadata", help="Metadata JSON.")] = None,
+    holdout: Annotated[
+        Path | None,
+        typer.Option("--holdout", help="Real rows kept from training (default: 20% of INPUT)."),
+    ] = None,
+    target: Target = None,
+    sensitive: Sensitive = None,
+    quasi_identifier: Quasi = None,
+    report: ReportPath = None,
     summary: Annotated[
         Path | None, typer.Option("--summary", help="Summary JSON to write.")
     ] = None,
+    gate_config: GateConfig = None,
+    threshold: Threshold = None,
+    allow_risky: Annotated[
+        bool, typer.Option("--allow-risky", help="Write even if privacy checks fail.")
+    ] = False,
     na_values: NaValues = None,
     force: Force = False,
 ) -> None:
-    """Fit a model on INPUT, sample a synthetic table, and print how close it is."""
+    """Fit a model on INPUT, sample, audit privacy, and write the table only if it passes."""
     table_format(output)
-    check_output(output, force=force)
-    if summary is not None:
-        check_output(summary, force=force)
+    html, json_path = report_paths(output, report)
+    for path in (output, html, json_path, summary):
+        if path is not None:
+            check_output(path, force=force)
+    gate = GateOptions(gate_config, threshold or [], allow_risky)
+    limits = gate.limits()
     df = _read(input, na_values)
-    meta = _metadata(df, metadata)
-    synth = _fit(df, meta, model, seed)
+    if holdout is None:
+        train, kept = split_holdout(df, 0.2, seed)
+        console.print(f"Holding out {len(kept):,} random rows the model never sees.")
+    else:
+        train, kept = df, _read(holdout, na_values)
+    meta = _metadata(train, metadata)
+    synth = _fit(train, meta, model, seed)
     n = len(df) if rows is None else rows
     with stage(console, f"Sampling {n:,} rows"):
         fake = synth.sample(n)
+    _summarize(train, fake, synth.metadata_, summary, force)
+    with stage(console, "Auditing fidelity, utility and privacy"):
+        ev = evaluate(
+            train,
+            fake,
+            synth.metadata_,
+            holdout=kept,
+            target=target,
+            sensitive=sensitive,
+            quasi_identifiers=quasi_identifier,
+            thresholds=limits,
+            model=synth,
+            random_state=seed,
+        )
+    ev.allow_risky = allow_risky
+    _write_report(ev, html, json_path, force)
+    if not ev.released and not allow_risky:
+        failures = [c.describe() for c in ev.gate if not c.passed]
+        raise ReleaseRefused(failures, str(html))
     with stage(console, f"Writing {output}"):
         write(fake, output, force=force)
-    _summarize(df, fake, synth.metadata_, summary, force)
+    console.print(f"Synthetic table written to {output} (verdict: {ev.verdict})")
 
 
 def _summarize(
@@ -135,6 +203,61 @@ def _summarize(
     if path is not None:
         result.save(path, force=force)
         console.print(f"Summary written to {path}")
+
+
+def _write_report(ev: Evaluation, html: Path, json_path: Path, force: bool) -> None:
+    console.print(evaluation_table(ev))
+    with stage(console, f"Writing the report {html}"):
+        ev.to_html(html, force=force)
+        ev.to_json(json_path, force=force)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    real: Annotated[Path, typer.Option("--real", help="The real (training) table.")],
+    synthetic: Annotated[Path, typer.Option("--synthetic", help="The synthetic table.")],
+    holdout: Annotated[
+        Path | None, typer.Option("--holdout", help="Real rows the model never saw.")
+    ] = None,
+    target: Target = None,
+    metadata: Annotated[Path | None, typer.Option("--metadata", help="Metadata JSON.")] = None,
+    sensitive: Sensitive = None,
+    quasi_identifier: Quasi = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="JSON file to write.")] = None,
+    report: ReportPath = None,
+    gate_config: GateConfig = None,
+    threshold: Threshold = None,
+    seed: Seed = 0,
+    na_values: NaValues = None,
+    force: Force = False,
+) -> None:
+    """Measure fidelity, utility and privacy of a synthetic table against the real one."""
+    for path in (json_out, report):
+        if path is not None:
+            check_output(path, force=force)
+    limits = GateOptions(gate_config, threshold or []).limits()
+    real_df, fake = _read(real, na_values), _read(synthetic, na_values)
+    kept = _read(holdout, na_values) if holdout is not None else None
+    meta = _metadata(real_df, metadata)
+    with stage(console, "Auditing fidelity, utility and privacy"):
+        ev = evaluate(
+            real_df,
+            fake,
+            meta,
+            holdout=kept,
+            target=target,
+            sensitive=sensitive,
+            quasi_identifiers=quasi_identifier,
+            thresholds=limits,
+            random_state=seed,
+        )
+    console.print(evaluation_table(ev))
+    if report is not None:
+        ev.to_html(report, force=force)
+        console.print(f"Report written to {report}")
+    if json_out is not None:
+        ev.to_json(json_out, force=force)
+        console.print(f"JSON written to {json_out}")
 
 
 @app.command()
@@ -183,22 +306,26 @@ def demo(
     force: Force = False,
 ) -> None:
     """Synthesize a real public clinical table (GBSG2, shipped with lifelines) end to end."""
-    from umbra.datasets import DEMO_DESCRIPTION, demo_path
+    from umbra.datasets import DEMO_DESCRIPTION, demo_metadata, demo_path
 
     console.print(f"[bold]Demo table:[/bold] {DEMO_DESCRIPTION}")
     output_dir.mkdir(parents=True, exist_ok=True)
-    synthetic, summary_path = output_dir / "gbsg2_synthetic.csv", output_dir / "summary.json"
-    for path in (synthetic, summary_path):
-        check_output(path, force=force)
-    df = _read(demo_path(), None)
-    meta = _metadata(df, None)
+    meta_path = output_dir / "gbsg2_metadata.json"
+    check_output(meta_path, force=force)
+    meta = demo_metadata()
     console.print(metadata_table(meta))
-    synth = _fit(df, meta, DEFAULT_MODEL, seed)
-    with stage(console, f"Sampling {len(df):,} rows"):
-        fake = synth.sample(len(df))
-    write(fake, synthetic, force=force)
-    _summarize(df, fake, synth.metadata_, summary_path, force)
-    console.print(f"Synthetic table written to {synthetic}")
+    meta.save(meta_path, force=force)
+    synthesize(
+        input=demo_path(),
+        output=output_dir / "gbsg2_synthetic.csv",
+        seed=seed,
+        metadata=meta_path,
+        target="cens",
+        report=output_dir / "report.html",
+        summary=output_dir / "summary.json",
+        force=force,
+    )
+    console.print(f"Open {output_dir / 'report.html'} in a browser to read the report.")
 
 
 @app.command()
@@ -232,6 +359,9 @@ def run(args: list[str] | None = None) -> int:
             app(args=args, prog_name="umbra")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    except ReleaseRefused as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        return 3
     except UmbraError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         return 2

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from umbra.exceptions import InputError
+from umbra.metadata.spec import Metadata
 
 DEMO_DESCRIPTION = (
     "German Breast Cancer Study Group 2 trial (GBSG2): 686 patients with hormone therapy, age, "
@@ -40,3 +41,23 @@ def demo_path() -> Path:
 def load_demo() -> pd.DataFrame:
     """The GBSG2 breast-cancer trial table: 686 patients, 10 mixed-type columns."""
     return pd.read_csv(demo_path())
+
+
+def demo_metadata() -> Metadata:
+    """Metadata for the demo table, with what is public knowledge declared as such.
+
+    The trial's protocol makes the category sets public (therapy yes/no, menopausal status,
+    tumour grades I-III, the censoring indicator 0/1) and bounds the ages to 18-100; the rest
+    is learned from the data and reported as such.
+
+    Example:
+        >>> demo_metadata()["cens"].kind
+        'categorical'
+    """
+    meta = Metadata.detect(load_demo(), warn=False)
+    meta.update("horTh", categories=["no", "yes"])
+    meta.update("menostat", categories=["Post", "Pre"])
+    meta.update("tgrade", categories=["I", "II", "III"])
+    meta.update("age", bounds=(18, 100))
+    meta.update("cens", kind="categorical", categories=[0, 1], bounds=None, bounds_source=None)
+    return meta

@@ -54,6 +54,20 @@ class IncompatibleVersionError(PersistenceError):
     """A saved file was written in a format version this Umbra cannot read."""
 
 
+class ReleaseRefused(UmbraError):  # noqa: N818 (the name the design uses)
+    """The release gate refused to write a synthetic table that failed privacy checks."""
+
+    def __init__(self, failures: Sequence[str], report: str | None = None) -> None:
+        self.failures = list(failures)
+        where = f" The report is at {report}." if report else ""
+        lines = "\n".join(f"  - {f}" for f in self.failures)
+        super().__init__(
+            f"release refused: {len(self.failures)} privacy check(s) failed, so the synthetic "
+            f"table was not written:\n{lines}\n{where.strip()} Pass --allow-risky "
+            "(allow_risky=True) to write it anyway, stamped as risky."
+        )
+
+
 class UmbraWarning(UserWarning):
     """Base class of every warning Umbra emits."""
 
@@ -75,6 +89,7 @@ __all__ = [
     "OutputExistsError",
     "PersistenceError",
     "PrivacyLeakWarning",
+    "ReleaseRefused",
     "UmbraError",
     "UmbraWarning",
 ]

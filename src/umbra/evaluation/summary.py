@@ -90,7 +90,7 @@ def _column_stats(spec: ColumnSpec, real: pd.Series, fake: pd.Series) -> dict[st
                 out[f"q{round(q * 100):02d}_{name}"] = (
                     float(np.quantile(values, q)) if len(values) else None
                 )
-        out["ks"] = float(ks_2samp(r, f).statistic) if len(r) and len(f) else None
+        out["ks"] = float(ks_2samp(r, f, method="asymp").statistic) if len(r) and len(f) else None
     elif spec.kind in ("categorical", "boolean"):
         out["tvd"] = total_variation(real, fake)
     return out

@@ -46,6 +46,8 @@ class ColumnSpec:
         timezone: the timezone of timezone-aware datetimes.
         pii_type: ``email, phone, name`` or ``text`` for personal data (never learned).
         id_pattern: the character shape of identifiers (``d`` digit, ``a``/``A`` letters).
+        sensitive: a column an attacker would want to infer (checked by attribute inference).
+        quasi_identifier: a column an attacker may know about a person (checked by singling out).
     """
 
     name: Hashable
@@ -62,6 +64,8 @@ class ColumnSpec:
     timezone: str | None = None
     pii_type: str | None = None
     id_pattern: str | None = None
+    sensitive: bool = False
+    quasi_identifier: bool = False
 
     def problems(self) -> list[str]:
         """Return every inconsistency of this spec on its own (empty when it is sound)."""

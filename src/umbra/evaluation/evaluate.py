@@ -1,0 +1,138 @@
+"""``umbra.evaluate``: fidelity, utility and privacy of a synthetic table, and the release gate.
+
+Example:
+    >>> import umbra
+    >>> real = umbra.datasets.load_demo()
+    >>> train, holdout = real.iloc[:500], real.iloc[500:]
+    >>> fake = umbra.create("copula", random_state=0).fit(train).sample(500)
+    >>> ev = umbra.evaluate(train, fake, holdout=holdout, target="cens")
+    >>> ev.verdict
+    'pass'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from umbra import __version__
+from umbra._random import RandomState, make_rng
+from umbra.evaluation import fidelity, privacy
+from umbra.evaluation.gate import apply_gate
+from umbra.evaluation.prepare import Tables, prepare
+from umbra.evaluation.result import Evaluation
+from umbra.evaluation.utility import check_target, utility
+from umbra.exceptions import InputError
+from umbra.metadata.spec import Metadata
+
+
+def evaluate(
+    real: Any,
+    synthetic: Any,
+    metadata: Metadata | None = None,
+    *,
+    holdout: Any = None,
+    target: Any = None,
+    sensitive: list[Any] | None = None,
+    quasi_identifiers: list[Any] | None = None,
+    thresholds: dict[str, float] | None = None,
+    model: Any = None,
+    random_state: RandomState = 0,
+) -> Evaluation:
+    """Compare ``synthetic`` with the ``real`` (training) table; gate on privacy.
+
+    Args:
+        real: the table the model was trained on.
+        synthetic: the synthetic table.
+        metadata: column specs (detected from ``real`` when omitted).
+        holdout: real rows the model never saw; needed for utility and most privacy checks.
+        target: column for train-on-synthetic / test-on-real utility.
+        sensitive: columns for attribute inference (default: those marked ``sensitive``).
+        quasi_identifiers: columns for singling out (default: marked ones, else categories
+            and numbers with few distinct values).
+        thresholds: release-gate maxima overriding the defaults.
+        model: the fitted synthesizer, for its description and training losses.
+        random_state: seed for subsampling, models and bootstrap intervals.
+    """
+    tables = prepare(real, synthetic, metadata, holdout)
+    rng = make_rng(random_state)
+    sensitive = _columns(tables, sensitive, "sensitive")
+    quasi = _columns(tables, quasi_identifiers, "quasi_identifier") or (
+        privacy.default_quasi_identifiers(tables)
+    )
+    if target is not None:
+        check_target(tables, target)
+    ev = Evaluation(info=_info(tables, target, model))
+    seconds: dict[str, float] = {}
+    for family, run in _plan(tables, target, sensitive, quasi):
+        start = time.perf_counter()
+        run(ev, rng)
+        seconds[family] = seconds.get(family, 0.0) + time.perf_counter() - start
+    ev.info["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
+    apply_gate(ev, thresholds)
+    return ev
+
+
+def _plan(tables: Tables, target: Any, sensitive: list[Any], quasi: list[Any]) -> list[Any]:
+    steps: list[Any] = [
+        ("fidelity", lambda ev, rng: fidelity.column_metrics(tables, ev)),
+        ("fidelity", lambda ev, rng: fidelity.pair_metrics(tables, ev)),
+        ("fidelity", lambda ev, rng: fidelity.detection(tables, ev, rng)),
+        ("privacy", lambda ev, rng: privacy.exact_copies(tables, ev)),
+        ("privacy", lambda ev, rng: privacy.singling_out(tables, ev, quasi)),
+    ]
+    if tables.holdout is None:
+        return steps
+    steps += [
+        ("privacy", lambda ev, rng: privacy.distances(tables, ev, rng)),
+        ("privacy", lambda ev, rng: privacy.membership(tables, ev, rng)),
+        ("privacy", lambda ev, rng: privacy.attribute_inference(tables, ev, sensitive, rng)),
+    ]
+    if target is not None:
+        steps.append(("utility", lambda ev, rng: utility(tables, ev, target, rng)))
+    return steps
+
+
+def _columns(tables: Tables, given: list[Any] | None, flag: str) -> list[Any]:
+    if given is None:
+        return [s.name for s in tables.meta if getattr(s, flag)]
+    unknown = [c for c in given if c not in tables.columns]
+    if unknown:
+        raise InputError(
+            f"{flag.replace('_', ' ')} column(s) {unknown} are not compared columns of the "
+            f"table; choose among {tables.columns}."
+        )
+    return list(given)
+
+
+def _info(tables: Tables, target: Any, model: Any) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "umbra_version": __version__,
+        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "rows": {
+            "train": len(tables.train),
+            "synthetic": len(tables.synthetic),
+            "holdout": None if tables.holdout is None else len(tables.holdout),
+        },
+        "columns": [str(c) for c in tables.meta.names],
+        "target": None if target is None else str(target),
+        "learned_from_data": tables.meta.learned_from_data(),
+        "guarantee": "none: no differential privacy (epsilon = None); the checks below are "
+        "empirical attacks, not a formal guarantee",
+    }
+    if tables.holdout is None:
+        info["note"] = "no holdout: utility, distance and membership checks were skipped"
+    if model is not None:
+        info["model"] = {"name": model.name, "params": _plain(model.get_params())}
+        history = getattr(model, "loss_history_", None)
+        if history is not None:
+            info["loss_history"] = {str(k): list(map(float, v)) for k, v in history.items()}
+    return info
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v if isinstance(v, int | float | str | bool | None) else repr(v)
+        for k, v in params.items()
+    }

@@ -1,0 +1,70 @@
+"""From a real table to a gated release: holdout split, evaluation, report, then the write.
+
+Example:
+    >>> import umbra
+    >>> real = umbra.datasets.load_demo()
+    >>> train, holdout = split_holdout(real, 0.2, random_state=0)
+    >>> len(train), len(holdout)
+    (549, 137)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from umbra._random import RandomState, make_rng
+from umbra.evaluation.gate import load_thresholds, parse_threshold, thresholds
+from umbra.exceptions import InputError
+
+MIN_HOLDOUT_ROWS = 5
+
+
+def split_holdout(
+    data: pd.DataFrame, share: float = 0.2, random_state: RandomState = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Set aside a random ``share`` of the rows that the model will never see."""
+    if not 0 < share < 1:
+        raise InputError(f"holdout share must be between 0 and 1 (exclusive), received {share}.")
+    n_holdout = round(len(data) * share)
+    if n_holdout < MIN_HOLDOUT_ROWS or len(data) - n_holdout < 2:
+        raise InputError(
+            f"the table has {len(data)} rows: too few to set aside {share:.0%} as a holdout "
+            f"(at least {MIN_HOLDOUT_ROWS} rows). Give a holdout file with --holdout."
+        )
+    order = make_rng(random_state).permutation(len(data))
+    holdout = np.sort(order[:n_holdout])
+    train = np.sort(order[n_holdout:])
+    return data.iloc[train].reset_index(drop=True), data.iloc[holdout].reset_index(drop=True)
+
+
+def report_paths(output: Path, report: Path | None) -> tuple[Path, Path]:
+    """The HTML report (default: next to ``output``) and its JSON twin.
+
+    Example:
+        >>> [p.name for p in report_paths(Path("out/synthetic.csv.gz"), None)]
+        ['synthetic.report.html', 'synthetic.report.json']
+    """
+    if report is None:
+        stem = output.name.split(".")[0] or "synthetic"
+        report = output.with_name(f"{stem}.report.html")
+    return report, report.with_suffix(".json")
+
+
+@dataclass
+class GateOptions:
+    """Release-gate settings gathered from a config file and ``NAME=VALUE`` overrides."""
+
+    config: Path | None = None
+    overrides: list[str] = field(default_factory=list)
+    allow_risky: bool = False
+
+    def limits(self) -> dict[str, float]:
+        """The thresholds to apply."""
+        base: dict[str, Any] = load_thresholds(self.config) if self.config else {}
+        base.update(dict(parse_threshold(text) for text in self.overrides))
+        return thresholds(base)
