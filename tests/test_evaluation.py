@@ -153,7 +153,7 @@ def test_bad_targets(split: tuple[pd.DataFrame, pd.DataFrame], copula_fake: pd.D
 
 def test_without_holdout_the_gate_checks_copies(demo: pd.DataFrame) -> None:
     ev = umbra.evaluate(demo, demo.copy())
-    assert [c.metric for c in ev.gate][0] == "exact_copy_share"
+    assert ev.gate[0].metric == "exact_copy_share"
     assert ev.verdict == "fail" and "no holdout" in ev.info["note"]
 
 

@@ -13,11 +13,11 @@ def test_all_is_sorted_and_importable() -> None:
 
 def test_public_names() -> None:
     expected = {
-        "ColumnSpec", "DataWarning", "Evaluation", "IncompatibleVersionError", "InputError", "Metadata",
-        "MetadataError", "NotFittedError", "OutputExistsError", "PersistenceError",
-        "PrivacyLeakWarning", "Summary", "Synthesizer", "TableTransformer", "UmbraError",
-        "UmbraWarning", "__version__", "available", "create", "datasets", "load", "read",
-        "register", "summarize", "write",
+        "ColumnSpec", "DataWarning", "Evaluation", "IncompatibleVersionError", "InputError",
+        "Metadata", "MetadataError", "Metric", "NotFittedError", "OutputExistsError",
+        "PersistenceError", "PrivacyLeakWarning", "ReleaseRefused", "Summary", "Synthesizer",
+        "TableTransformer", "UmbraError", "UmbraWarning", "__version__", "available", "create",
+        "datasets", "evaluate", "load", "read", "register", "summarize", "write",
     }  # fmt: skip
     assert set(umbra.__all__) == expected
 

@@ -23,6 +23,7 @@ from umbra.exceptions import (
     OutputExistsError,
     PersistenceError,
     PrivacyLeakWarning,
+    ReleaseRefused,
     UmbraError,
     UmbraWarning,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "OutputExistsError",
     "PersistenceError",
     "PrivacyLeakWarning",
+    "ReleaseRefused",
     "Summary",
     "Synthesizer",
     "TableTransformer",
