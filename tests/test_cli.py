@@ -119,3 +119,57 @@ def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert 'id="privacy"' in (out / "report.html").read_text()
     assert run(["demo", "--output-dir", str(out)]) == 2
     assert "--force" in capsys.readouterr().err
+
+
+def test_input_is_never_an_output(demo_csv: Path, tmp_path: Path) -> None:
+    before = demo_csv.read_bytes()
+    assert run(["synthesize", str(demo_csv), "-o", str(demo_csv), "--force"]) == 2
+    same = str(tmp_path / "x.csv")
+    assert run(["synthesize", str(demo_csv), "-o", same, "--summary", same]) == 2
+    assert run(["fit", str(demo_csv), "-o", str(tmp_path / "model.csv")]) == 2
+    assert demo_csv.read_bytes() == before and not (tmp_path / "x.csv").exists()
+
+
+def test_sample_is_fresh_unless_seeded(demo_csv: Path, tmp_path: Path) -> None:
+    model = tmp_path / "m.umbra"
+    assert run(["fit", str(demo_csv), "-o", str(model)]) == 0
+    texts = []
+    for name in ("a.csv", "b.csv"):
+        assert run(["sample", str(model), "--rows", "30", "-o", str(tmp_path / name)]) == 0
+        texts.append((tmp_path / name).read_text())
+    assert texts[0] != texts[1]
+
+
+def test_refused_release_writes_the_report_only(
+    demo_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "fake.csv"
+    args = ["synthesize", str(demo_csv), "-o", str(out), "--threshold", "membership_auc=0"]
+    assert run(args) == 3
+    err = " ".join(capsys.readouterr().err.split())
+    assert "release refused" in err and "membership_auc" in err and "--allow-risky" in err
+    assert not out.exists()
+    report = json.loads((tmp_path / "fake.report.json").read_text())
+    assert report["verdict"] == "fail"
+    assert (tmp_path / "fake.report.html").exists()
+    assert run([*args, "--allow-risky", "--force"]) == 0
+    assert out.exists()
+    assert json.loads((tmp_path / "fake.report.json").read_text())["verdict"] == "risky"
+    assert "risky" in (tmp_path / "fake.report.html").read_text()
+
+
+def test_evaluate_command(demo_csv: Path, tmp_path: Path, demo: pd.DataFrame) -> None:
+    fake = tmp_path / "fake.csv"
+    umbra.create("copula", random_state=0).fit(demo).sample(300).to_csv(fake, index=False)
+    report, payload = tmp_path / "r.html", tmp_path / "r.json"
+    args = ["evaluate", "--real", str(demo_csv), "--synthetic", str(fake), "--holdout",
+            str(demo_csv), "--target", "horTh", "--report", str(report),
+            "--json", str(payload)]  # fmt: skip
+    assert run(args) == 0
+    metrics = json.loads(payload.read_text())["metrics"]
+    assert any(m["name"] == "tstr_roc_auc_boosting" for m in metrics["utility"])
+    assert run([*args[:-4], "--target", "nope"]) == 2
+
+
+def test_demo_output_dir_must_be_a_folder(demo_csv: Path) -> None:
+    assert run(["demo", "--output-dir", str(demo_csv)]) == 2

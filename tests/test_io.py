@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +114,41 @@ def test_parquet_with_integer_labels_warns(tmp_path: Path) -> None:
     with pytest.warns(DataWarning, match="column names as text"):
         path = umbra.write(pd.DataFrame({0: [1], "b": [2]}), tmp_path / "t.parquet")
     assert list(umbra.read(path).columns) == ["0", "b"]
+
+
+def test_semicolons_and_decimal_commas(tmp_path: Path) -> None:
+    path = tmp_path / "eu.csv"
+    path.write_text("a;b;c\n1;2,5;x\n2;3;y\n")
+    df = umbra.read(path)
+    assert list(df.columns) == ["a", "b", "c"] and df["b"].tolist() == [2.5, 3.0]
+
+
+def test_rows_longer_than_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b\n1,2,3\n4,5,6\n")
+    with pytest.raises(InputError, match="more fields than the header"):
+        umbra.read(path)
+
+
+def test_blank_column_name(tmp_path: Path) -> None:
+    path = tmp_path / "blank_name.csv"
+    path.write_text("a,,c\n1,2,3\n")
+    with pytest.raises(InputError, match=r"header cell\(s\) \[2\] have no column name"):
+        umbra.read(path)
+
+
+def test_text_like_none_stays_text(tmp_path: Path) -> None:
+    path = tmp_path / "nones.csv"
+    path.write_text("a,b\nNone,1\nNA,2\n,3\n?,4\n")
+    assert umbra.read(path)["a"].tolist()[:2] == ["None", "NA"]
+    assert umbra.read(path)["a"].isna().sum() == 1
+    assert umbra.read(path, na_values="?")["a"].isna().sum() == 2
+
+
+def test_gzip_output_is_clean_and_readable(tmp_path: Path) -> None:
+    path = umbra.write(pd.DataFrame({"a": [1, 2]}), tmp_path / "t.csv.gz")
+    header = path.read_bytes()[:40]
+    assert b".part" not in header and b"t.csv" in header
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # like open(), not mkstemp's 0600

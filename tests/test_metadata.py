@@ -44,7 +44,7 @@ def test_detects_every_kind(odd: pd.DataFrame) -> None:
         (["2024-01-31", "2023-02-01"], "%Y-%m-%d"),
         (["01/31/2024", "02/01/2023"], "%m/%d/%Y"),
         (["31.01.2024", "01.02.2023"], "%d.%m.%Y"),
-        (["2024-01-31T10:00:00+01:00", "2023-02-01T09:30:00+01:00"], "%Y-%m-%dT%H:%M:%S%z"),
+        (["2024-01-31T10:00:00+01:00", "2023-02-01T09:30:00+01:00"], "%Y-%m-%dT%H:%M:%S%:z"),
         (["31 Jan 2024", "01 Feb 2023"], "%d %b %Y"),
     ],
 )
@@ -159,3 +159,55 @@ def test_json_version_is_checked(tmp_path: Path) -> None:
 def test_many_levels_are_categories() -> None:
     df = pd.DataFrame({"level": [f"L{i % 3000}x" for i in range(9000)]})
     assert len(Metadata.detect(df, warn=False)["level"].categories or []) == 3000
+
+
+def test_one_bad_date_is_named_at_fit() -> None:
+    import umbra
+
+    values = [f"2023-01-{d:02d}" for d in range(1, 29)] * 10 + ["2023-02-30"]
+    df = pd.DataFrame({"visit": values})
+    with pytest.warns(DataWarning, match="2023-02-30"):
+        meta = Metadata.detect(df, warn=False)
+    assert meta["visit"].kind == "datetime"
+    with pytest.raises(MetadataError, match=r"values \['2023-02-30'\] do not match"):
+        umbra.create("copula").fit(df, metadata=meta)
+
+
+def test_ambiguous_month_day_warns() -> None:
+    with pytest.warns(DataWarning, match="day/month"):
+        spec = Metadata.detect(pd.DataFrame({"d": ["1/2/2023", "3/4/2023"] * 5}), warn=False)["d"]
+    assert spec.datetime_format == "%m/%d/%Y"
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        (pd.Series([[1, 2], [3]] * 5), "list cells"),
+        (pd.Series(list(pd.period_range("2020-01", periods=10, freq="M")), dtype=object), "Period"),
+        (pd.Series(np.arange(10) + 1j), "complex numbers"),
+    ],
+)
+def test_values_that_cannot_be_restored(column: pd.Series, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        Metadata.detect(pd.DataFrame({"x": column}))
+
+
+def test_repeated_identifiers_are_not_learned() -> None:
+    ids = np.repeat(np.arange(300), 3)
+    df = pd.DataFrame({"patient_nbr": ids, "case_id": [f"c-{i}" for i in ids],
+                       "admission_type_id": ids % 8})  # fmt: skip
+    kinds = {c.name: c.kind for c in Metadata.detect(df, warn=False)}
+    assert kinds == {"patient_nbr": "id", "case_id": "id", "admission_type_id": "numerical"}
+
+
+def test_edited_metadata_is_checked_against_the_data() -> None:
+    df = pd.DataFrame({"purpose": ["car", "tv", "car"], "age": [20, 40, 60]})
+    meta = Metadata.detect(df, warn=False)
+    meta.columns[0].kind = "boolean"
+    meta.columns[1].bounds = (30, 50)
+    meta.columns[1].dtype = "int128"
+    with pytest.raises(MetadataError) as info:
+        meta.validate(df)
+    text = str(info.value)
+    assert "declared boolean" in text and "outside the declared bounds" in text
+    assert "'int128' is not a pandas dtype" in text

@@ -156,7 +156,7 @@ def test_load_rejects_other_files(tmp_path: Path) -> None:
         umbra.load(tmp_path / "absent.umbra")
     junk = tmp_path / "junk.umbra"
     junk.write_bytes(b"PK not really a zip")
-    with pytest.raises(PersistenceError, match="not a readable"):
+    with pytest.raises(PersistenceError, match="damaged or not an Umbra model"):
         umbra.load(junk)
 
 
@@ -176,3 +176,39 @@ def test_copula_keeps_rare_categories(adult: pd.DataFrame) -> None:
     share = adult["native_country"].value_counts(normalize=True)
     common = share[share >= 0.005].index
     assert set(common) <= set(fake["native_country"].dropna())
+
+
+def test_damaged_model_files_are_refused_clearly(demo: pd.DataFrame, tmp_path: Path) -> None:
+    path = fitted("copula", demo).save(tmp_path / "m.umbra")
+    data = bytearray(path.read_bytes())
+    rng = np.random.default_rng(0)
+    for offset in rng.choice(len(data), 25, replace=False):
+        damaged = tmp_path / f"d{offset}.umbra"
+        copy = bytearray(data)
+        copy[offset] ^= 0xFF
+        damaged.write_bytes(bytes(copy))
+        try:
+            umbra.load(damaged)
+        except PersistenceError:
+            continue
+
+
+def test_edited_state_is_refused(demo: pd.DataFrame, tmp_path: Path) -> None:
+    path = fitted("copula", demo).save(tmp_path / "m.umbra")
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    state = json.loads(members["state.json"])
+    state["transformer"].pop("numeric")
+    members["state.json"] = json.dumps(state).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, blob in members.items():
+            archive.writestr(name, blob)
+    with pytest.raises(PersistenceError, match="inconsistent"):
+        umbra.load(path)
+
+
+def test_output_follows_the_table_order(demo: pd.DataFrame) -> None:
+    meta = umbra.Metadata.detect(demo, warn=False)
+    meta.columns.reverse()
+    fake = umbra.create("copula", random_state=0).fit(demo, metadata=meta).sample(5)
+    assert list(fake.columns) == list(demo.columns)

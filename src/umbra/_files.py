@@ -31,6 +31,31 @@ def check_output(path: Path, *, force: bool) -> None:
         raise InputError(f"{path}: the folder {path.parent} does not exist; create it first.")
 
 
+def check_outputs(outputs: list[Path | None], inputs: list[Path | None], *, force: bool) -> None:
+    """Check every output before any work: distinct, not an input, and not existing unasked.
+
+    Example:
+        >>> try:
+        ...     check_outputs([Path("a.csv")], [Path("a.csv")], force=True)
+        ... except InputError as exc:
+        ...     print(exc)
+        a.csv: is also an input of this command; choose another output path.
+    """
+    given = [p for p in outputs if p is not None]
+    sources = [p.resolve() for p in inputs if p is not None]
+    seen: set[Path] = set()
+    for path in given:
+        resolved = path.resolve()
+        if resolved in sources:
+            raise InputError(
+                f"{path}: is also an input of this command; choose another output path."
+            )
+        if resolved in seen:
+            raise InputError(f"{path}: is named for two outputs; give each output its own path.")
+        seen.add(resolved)
+        check_output(path, force=force)
+
+
 def atomic_write(path: Path, writer: Callable[[str], None], *, force: bool = False) -> Path:
     """Call ``writer(tmp_path)`` then rename the temporary file onto ``path``."""
     check_output(path, force=force)

@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -26,11 +27,11 @@ from umbra._console import (
     stage,
     summary_table,
 )
-from umbra._files import check_output
+from umbra._files import check_outputs
 from umbra.evaluation.evaluate import evaluate
 from umbra.evaluation.result import Evaluation
 from umbra.evaluation.summary import summarize
-from umbra.exceptions import ReleaseRefused, UmbraError
+from umbra.exceptions import InputError, ReleaseRefused, UmbraError
 from umbra.io.tables import read, table_format, write
 from umbra.metadata.spec import Metadata
 from umbra.release import GateOptions, report_paths, split_holdout
@@ -53,7 +54,14 @@ NaValues = Annotated[
     ),
 ]
 Force = Annotated[bool, typer.Option("--force", help="Replace existing output files.")]
-Seed = Annotated[int | None, typer.Option("--seed", help="Random seed for reproducible output.")]
+Seed = Annotated[
+    int | None, typer.Option("--seed", min=0, help="Random seed for reproducible output.")
+]
+
+
+def _suffix(path: Path, suffix: str, what: str) -> None:
+    if path.suffix.lower() != suffix:
+        raise InputError(f"{path}: a {what} file must end in {suffix}; rename the output.")
 
 
 def _read(path: Path, na_values: list[str] | None) -> pd.DataFrame:
@@ -85,7 +93,8 @@ def detect(
     force: Force = False,
 ) -> None:
     """Detect column kinds, bounds and categories, and save them as editable JSON."""
-    check_output(output, force=force)
+    _suffix(output, ".json", "metadata")
+    check_outputs([output], [input], force=force)
     df = _read(input, na_values)
     with stage(console, "Detecting column kinds"):
         meta = Metadata.detect(df)
@@ -152,9 +161,8 @@ def synthesize(
     """Fit a model on INPUT, sample, audit privacy, and write the table only if it passes."""
     table_format(output)
     html, json_path = report_paths(output, report)
-    for path in (output, html, json_path, summary):
-        if path is not None:
-            check_output(path, force=force)
+    sources = [input, holdout, metadata, gate_config]
+    check_outputs([output, html, json_path, summary], sources, force=force)
     gate = GateOptions(gate_config, threshold or [], allow_risky)
     limits = gate.limits()
     df = _read(input, na_values)
@@ -232,9 +240,7 @@ def evaluate_command(
     force: Force = False,
 ) -> None:
     """Measure fidelity, utility and privacy of a synthetic table against the real one."""
-    for path in (json_out, report):
-        if path is not None:
-            check_output(path, force=force)
+    check_outputs([json_out, report], [real, synthetic, holdout, metadata], force=force)
     limits = GateOptions(gate_config, threshold or []).limits()
     real_df, fake = _read(real, na_values), _read(synthetic, na_values)
     kept = _read(holdout, na_values) if holdout is not None else None
@@ -271,7 +277,8 @@ def fit(
     force: Force = False,
 ) -> None:
     """Fit a model on INPUT and save it."""
-    check_output(output, force=force)
+    _suffix(output, ".umbra", "model")
+    check_outputs([output], [input, metadata], force=force)
     df = _read(input, na_values)
     synth = _fit(df, _metadata(df, metadata), model, seed)
     synth.save(output, force=force)
@@ -286,13 +293,13 @@ def sample(
     seed: Seed = None,
     force: Force = False,
 ) -> None:
-    """Sample ROWS synthetic rows from a saved model."""
+    """Sample ROWS synthetic rows from a saved model (fresh rows each run unless --seed)."""
     table_format(output)
-    check_output(output, force=force)
+    check_outputs([output], [model], force=force)
     with stage(console, f"Loading {model}"):
         synth = load(model)
     with stage(console, f"Sampling {rows:,} rows"):
-        fake = synth.sample(rows, random_state=seed)
+        fake = synth.sample(rows, random_state=np.random.default_rng(seed))
     write(fake, output, force=force)
     console.print(f"Synthetic table written to {output}")
 
@@ -309,9 +316,11 @@ def demo(
     from umbra.datasets import DEMO_DESCRIPTION, demo_metadata, demo_path
 
     console.print(f"[bold]Demo table:[/bold] {DEMO_DESCRIPTION}")
+    if output_dir.exists() and not output_dir.is_dir():
+        raise InputError(f"{output_dir}: is a file; --output-dir needs a folder.")
     output_dir.mkdir(parents=True, exist_ok=True)
     meta_path = output_dir / "gbsg2_metadata.json"
-    check_output(meta_path, force=force)
+    check_outputs([meta_path], [], force=force)
     meta = demo_metadata()
     console.print(metadata_table(meta))
     meta.save(meta_path, force=force)

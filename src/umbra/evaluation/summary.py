@@ -98,8 +98,10 @@ def _column_stats(spec: ColumnSpec, real: pd.Series, fake: pd.Series) -> dict[st
 
 def total_variation(real: pd.Series, fake: pd.Series) -> float:
     """Total variation distance between two columns' category frequencies (missing included)."""
-    p = real.astype(object).fillna("<missing>").astype(str).value_counts(normalize=True)
-    q = fake.astype(object).fillna("<missing>").astype(str).value_counts(normalize=True)
+    from umbra.evaluation.prepare import labels
+
+    p = labels(real).value_counts(normalize=True)
+    q = labels(fake).value_counts(normalize=True)
     return float(0.5 * p.subtract(q, fill_value=0.0).abs().sum())
 
 

@@ -47,20 +47,25 @@ def table_format(path: str | os.PathLike[str]) -> str:
     )
 
 
-def read(path: str | os.PathLike[str], *, na_values: Sequence[str] | None = None) -> pd.DataFrame:
+def read(
+    path: str | os.PathLike[str], *, na_values: str | Sequence[str] | None = None
+) -> pd.DataFrame:
     """Read a CSV or Parquet table, with clear errors for missing, empty or malformed files.
 
-    ``na_values`` are extra strings read as missing in CSV files (for example ``["?"]``).
+    In CSV files only empty cells are missing, plus the strings in ``na_values`` (for example
+    ``["?"]`` or ``["NA"]``): text such as ``None`` or ``NA`` stays a value unless you say so.
+    The separator of ``.csv`` files is detected among comma, semicolon, tab and bar.
     """
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory; give a CSV or Parquet file.")
     fmt = table_format(p)
     if not p.exists():
         raise InputError(f"{p}: no such file. Check the path (working directory: {Path.cwd()}).")
-    if p.is_dir():
-        raise InputError(f"{p}: is a directory, expected a {fmt.upper()} file.")
     if p.stat().st_size == 0:
         raise InputError(f"{p}: the file is empty (0 bytes); expected a header and rows.")
-    df = _read_csv(p, na_values) if fmt == "csv" else _read_parquet(p)
+    extra = [na_values] if isinstance(na_values, str) else list(na_values or [])
+    df = _read_csv(p, extra) if fmt == "csv" else _read_parquet(p)
     if df.shape[1] == 0:
         raise InputError(f"{p}: no columns found; expected a table with a header row.")
     if len(df) == 0:
@@ -71,31 +76,60 @@ def read(path: str | os.PathLike[str], *, na_values: Sequence[str] | None = None
     return df
 
 
-def _read_csv(p: Path, na_values: Sequence[str] | None) -> pd.DataFrame:
-    sep = "\t" if ".tsv" in p.name.lower() else ","
-    header = _csv_header(p, sep)
+def _read_csv(p: Path, na_values: list[str]) -> pd.DataFrame:
+    sample = _head(p)
+    sep = "\t" if ".tsv" in p.name.lower() else _sniff(sample)
+    header = next(csv.reader(io.StringIO(sample.splitlines()[0]), delimiter=sep))
     duplicates = [name for name, count in Counter(header).items() if count > 1]
     if duplicates:
         raise InputError(
             f"{p}: duplicate column names {duplicates}; every column needs a unique name. "
             "Rename them in the header."
         )
+    blank = [i + 1 for i, name in enumerate(header) if not name.strip()]
+    if blank:
+        raise InputError(f"{p}: header cell(s) {blank} have no column name; name every column.")
+    options = {"decimal": ","} if sep == ";" else {}
     try:
-        return pd.read_csv(p, sep=sep, na_values=list(na_values or []), low_memory=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(
+                p,
+                sep=sep,
+                index_col=False,
+                keep_default_na=False,
+                na_values=["", *na_values],
+                low_memory=False,
+                **options,
+            )
+    except pd.errors.ParserWarning:
+        raise InputError(
+            f"{p}: some rows have more fields than the header has names; fix those rows or "
+            "add the missing column names."
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as exc:
         raise InputError(f"{p}: cannot be parsed as {sep!r}-separated text: {exc}") from None
 
 
-def _csv_header(p: Path, sep: str) -> list[str]:
+def _head(p: Path, size: int = 65_536) -> str:
+    """The first bytes of a (possibly gzipped) text file, checked to start with a header."""
     opener = gzip.open if p.name.lower().endswith(".gz") else open
     try:
         with opener(p, "rt", encoding="utf-8-sig", newline="") as handle:
-            first = handle.readline()
+            text = handle.read(size)
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise InputError(f"{p}: cannot be read as UTF-8 text: {exc}") from None
-    if not first.strip():
+    if not text.strip() or not text.splitlines()[0].strip():
         raise InputError(f"{p}: the first line is blank; expected a header row with column names.")
-    return next(csv.reader(io.StringIO(first), delimiter=sep))
+    return text
+
+
+def _sniff(sample: str) -> str:
+    """The separator: comma unless the header clearly uses semicolons, tabs or bars."""
+    first = sample.splitlines()[0]
+    counts = {sep: first.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > counts[","] else ","
 
 
 def _read_parquet(p: Path) -> pd.DataFrame:
@@ -116,13 +150,19 @@ def write(df: pd.DataFrame, path: str | os.PathLike[str], *, force: bool = False
     lower = p.name.lower()
 
     def writer(tmp: str) -> None:
-        if fmt == "csv":
-            compression = "gzip" if lower.endswith(".gz") else None
-            df.to_csv(
-                tmp, index=False, sep="\t" if ".tsv" in lower else ",", compression=compression
-            )
-        else:
+        if fmt == "parquet":
             _parquet_frame(df).to_parquet(tmp, index=False)
+            return
+        sep = "\t" if ".tsv" in lower else ","
+        if not lower.endswith(".gz"):
+            df.to_csv(tmp, index=False, sep=sep)
+            return
+        with (
+            open(tmp, "wb") as raw,
+            gzip.GzipFile(p.name[:-3], "wb", fileobj=raw, mtime=0) as packed,
+            io.TextIOWrapper(packed, encoding="utf-8", newline="") as text,
+        ):
+            df.to_csv(text, index=False, sep=sep)
 
     return atomic_write(p, writer, force=force)
 

@@ -20,7 +20,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from umbra.exceptions import DataWarning, InputError, PrivacyLeakWarning
-from umbra.metadata.spec import ColumnSpec, Metadata
+from umbra.metadata.spec import ColumnSpec, Metadata, parse_dates
 
 DATE_FORMATS = (
     "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
@@ -33,9 +33,12 @@ DATE_FORMATS = (
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 PHONE = re.compile(r"^\+?[\d\s().-]{7,20}$")
 PERSON = re.compile(r"^[A-Z][a-zA-Z'’-]+(?: [A-Z][a-zA-Z'’.-]*){1,3}$")
-ID_NAME = re.compile(r"(^|[_\s.-])(id|uuid|guid|key|ssn)$|^id[_\s.-]|^(id|uuid|guid)$", re.I)
+ID_NAME = re.compile(r"(^|[_\s.-])(id|uuid|guid|key|ssn|nbr)$|^id[_\s.-]|^(id|uuid|guid)$", re.I)
+DATE_LIKE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$")
 NAME_HINT = re.compile(r"(^|_)(name|first_?name|last_?name|surname|full_?name)$", re.I)
 MIN_ID_ROWS = 20
+MIN_KEY_LEVELS = 100
+DATE_SHARE = 0.95
 
 
 def detect_metadata(data: pd.DataFrame, *, warn: bool = True) -> Metadata:
@@ -94,17 +97,25 @@ def detect_column(name: Hashable, series: pd.Series) -> ColumnSpec:
         name=name, kind="categorical", dtype=dtype, nullable=bool(series.isna().any())
     )
     values = series.dropna()
+    if series.dtype == object:
+        _uniques(name, values)  # refuses unhashable cells (lists, dicts) with a clear error
     if ptypes.is_bool_dtype(series.dtype) or (series.dtype == object and _all_bool(values)):
         spec.kind = "boolean"
     elif isinstance(series.dtype, pd.CategoricalDtype):
         spec.categories = [_py(c) for c in series.cat.categories]
         spec.categories_source = "data"
+        spec.ordered = bool(series.cat.ordered)
     elif ptypes.is_datetime64_any_dtype(series.dtype):
         _fill_datetime(spec, series)
     elif ptypes.is_timedelta64_dtype(series.dtype):
         raise InputError(
             f"column {name!r} holds time spans ({dtype}), which Umbra does not model yet; "
             "convert it to a number, e.g. df[col].dt.total_seconds()."
+        )
+    elif ptypes.is_complex_dtype(series.dtype):
+        raise InputError(
+            f"column {name!r} holds complex numbers, which Umbra does not model; split it into "
+            "real and imaginary columns (df[col].real, df[col].imag)."
         )
     elif ptypes.is_numeric_dtype(series.dtype):
         _fill_numeric(spec, values)
@@ -125,8 +136,7 @@ def _fill_numeric(spec: ColumnSpec, values: pd.Series) -> None:
     spec.integer = bool(len(finite) and np.all(finite == np.round(finite)))
     if ptypes.is_integer_dtype(values.dtype):
         spec.integer = True
-    unique = values.is_unique and len(values) >= MIN_ID_ROWS
-    if spec.integer and unique and ID_NAME.search(str(spec.name)) and not spec.nullable:
+    if spec.integer and _looks_like_key(spec.name, values.nunique(), len(values)):
         spec.kind, spec.id_pattern = "id", "integer"
         return
     spec.decimals = 0 if spec.integer else _decimals(finite)
@@ -134,6 +144,13 @@ def _fill_numeric(spec: ColumnSpec, values: pd.Series) -> None:
         low, high = finite.min(), finite.max()
         spec.bounds = (int(low), int(high)) if spec.integer else (float(low), float(high))
         spec.bounds_source = "data"
+
+
+def _looks_like_key(name: Hashable, distinct: int, rows: int) -> bool:
+    """An identifier by name with many distinct values (unique, or repeated per entity)."""
+    if not ID_NAME.search(str(name)) or rows < MIN_ID_ROWS:
+        return False
+    return distinct == rows or (distinct > MIN_KEY_LEVELS and distinct >= 0.05 * rows)
 
 
 def _decimals(finite: np.ndarray, limit: int = 8) -> int | None:
@@ -157,24 +174,23 @@ def _fill_datetime(spec: ColumnSpec, series: pd.Series) -> None:
 
 def _fill_object(spec: ColumnSpec, values: pd.Series) -> None:
     """Text-like columns: dates as text, personal data, identifiers, or categories."""
-    uniques = pd.Series(pd.unique(values), dtype=object)
+    uniques = _uniques(spec.name, values)
     if not all(isinstance(v, str) for v in uniques):
         _mixed_types(spec, uniques)
         return
     text = values.astype(str)
     fmt = guess_date_format(uniques)
     if fmt is not None:
-        parsed = pd.to_datetime(text, format=fmt, utc="%z" in fmt)
-        spec.datetime_format = fmt
-        _fill_datetime(spec, parsed)
+        _text_dates(spec, text, fmt)
         return
     pii = _pii_type(spec.name, text)
     if pii is not None:
         spec.kind, spec.pii_type = "pii", pii
         return
-    if len(uniques) == len(text) >= MIN_ID_ROWS and (
-        ID_NAME.search(str(spec.name)) or _looks_like_code(text)
-    ):
+    if len(uniques) == len(text) >= MIN_ID_ROWS and _looks_like_code(text):
+        spec.kind, spec.id_pattern = "id", _shape(text.iloc[0])
+        return
+    if _looks_like_key(spec.name, len(uniques), len(text)):
         spec.kind, spec.id_pattern = "id", _shape(text.iloc[0])
         return
     _numbers_in_text(spec, uniques)
@@ -182,7 +198,38 @@ def _fill_object(spec: ColumnSpec, values: pd.Series) -> None:
     spec.categories_source = "data"
 
 
+def _uniques(name: Hashable, values: pd.Series) -> pd.Series:
+    try:
+        return pd.Series(pd.unique(values), dtype=object)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in values if not isinstance(v, str | int | float)})
+        raise InputError(
+            f"column {name!r} holds {', '.join(kinds)} cells, which are not table values; "
+            "flatten them into columns or convert them to text (df[col].astype(str))."
+        ) from None
+
+
+def _text_dates(spec: ColumnSpec, text: pd.Series, fmt: str) -> None:
+    parsed = parse_dates(text, fmt)
+    bad = text[parsed.isna()].unique()[:5].tolist()
+    if bad:
+        warnings.warn(
+            f"column {spec.name!r} holds dates in the format {fmt!r} except {bad}; fitting will "
+            "refuse those values. Fix or blank them, or set the column's kind to 'categorical'.",
+            DataWarning,
+            stacklevel=6,
+        )
+    spec.datetime_format = fmt
+    _fill_datetime(spec, parsed)
+
+
 def _mixed_types(spec: ColumnSpec, uniques: pd.Series) -> None:
+    odd = sorted({type(v).__name__ for v in uniques if not isinstance(v, str | int | float)})
+    if odd:
+        raise InputError(
+            f"column {spec.name!r} holds {', '.join(odd)} values, which Umbra cannot restore "
+            "exactly; convert the column to text (df[col].astype(str)) or to numbers first."
+        )
     kinds = sorted({type(v).__name__ for v in uniques})
     warnings.warn(
         f"column {spec.name!r} mixes value types ({', '.join(kinds)}); it is treated as "
@@ -210,29 +257,53 @@ def _numbers_in_text(spec: ColumnSpec, uniques: pd.Series) -> None:
 
 
 def guess_date_format(text: pd.Series) -> str | None:
-    """Return the first strftime format that parses every value of ``text``, or None.
+    """The strftime format parsing every value of ``text`` (or at least 95% of them), or None.
+
+    A format ending in ``%:z`` means offsets written with a colon (``+02:00``).
 
     Example:
         >>> guess_date_format(pd.Series(["2024-01-31", "2023-12-01"]))
         '%Y-%m-%d'
     """
-    unique = pd.Series(text.unique())
+    unique = pd.Series(text.unique(), dtype=object).astype(str)
     if len(unique) == 0 or not unique.str.contains(r"\d", regex=True).all():
         return None
     if unique.str.fullmatch(r"[+-]?\d+(\.\d+)?").all():
         return None
     probe = unique.iloc[:200]
+    best, best_share = None, 0.0
     for fmt in DATE_FORMATS:
-        if _parses(probe, fmt) and _parses(unique, fmt):
-            return fmt
-    return None
+        if _parse_share(probe, fmt) < 0.5:
+            continue
+        share = _parse_share(unique, fmt)
+        if share > best_share:
+            best, best_share = fmt, share
+        if share == 1.0:
+            break
+    if best is None or best_share < DATE_SHARE:
+        return None
+    _warn_ambiguous(unique, best)
+    if best.endswith("%z") and unique.str.contains(r"[+-]\d{2}:\d{2}$", regex=True).any():
+        return best[:-2] + "%:z"
+    return best
 
 
-def _parses(values: pd.Series, fmt: str) -> bool:
+def _parse_share(values: pd.Series, fmt: str) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         parsed = pd.to_datetime(values, format=fmt, errors="coerce", utc="%z" in fmt)
-    return bool(parsed.notna().all())
+    return float(parsed.notna().mean())
+
+
+def _warn_ambiguous(unique: pd.Series, fmt: str) -> None:
+    swapped = {"%m/%d/%Y": "%d/%m/%Y", "%m-%d-%Y": "%d-%m-%Y"}.get(fmt, "")
+    if swapped and fmt.startswith("%m") and _parse_share(unique, swapped) == 1.0:
+        warnings.warn(
+            f"dates such as {unique.iloc[0]!r} read as month/day ({fmt!r}) but they also read "
+            f"as day/month; if that is what they are, set datetime_format={swapped!r}.",
+            DataWarning,
+            stacklevel=7,
+        )
 
 
 def _pii_type(name: Hashable, text: pd.Series) -> str | None:
@@ -242,9 +313,8 @@ def _pii_type(name: Hashable, text: pd.Series) -> str | None:
     if sample.str.match(EMAIL).mean() >= 0.9:
         return "email"
     digits = sample.str.count(r"\d")
-    if (sample.str.match(PHONE) & (digits >= 7)).mean() >= 0.9 and sample.str.contains(
-        r"[\s().+-]", regex=True
-    ).mean() >= 0.5:
+    phone = sample.str.match(PHONE) & (digits >= 7) & ~sample.str.match(DATE_LIKE)
+    if phone.mean() >= 0.9 and sample.str.contains(r"[\s().+-]", regex=True).mean() >= 0.5:
         return "phone"
     unique_share = sample.nunique() / len(sample)
     if sample.str.match(PERSON).mean() >= 0.9 and unique_share >= 0.5:

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from umbra.exceptions import IncompatibleVersionError, MetadataError, PersistenceError
 
 KINDS = ("numerical", "categorical", "boolean", "datetime", "id", "pii")
@@ -46,6 +48,7 @@ class ColumnSpec:
         timezone: the timezone of timezone-aware datetimes.
         pii_type: ``email, phone, name`` or ``text`` for personal data (never learned).
         id_pattern: the character shape of identifiers (``d`` digit, ``a``/``A`` letters).
+        ordered: categories with an order (restored as an ordered pandas categorical).
         sensitive: a column an attacker would want to infer (checked by attribute inference).
         quasi_identifier: a column an attacker may know about a person (checked by singling out).
     """
@@ -64,6 +67,7 @@ class ColumnSpec:
     timezone: str | None = None
     pii_type: str | None = None
     id_pattern: str | None = None
+    ordered: bool = False
     sensitive: bool = False
     quasi_identifier: bool = False
 
@@ -90,13 +94,39 @@ class ColumnSpec:
         return out
 
 
+def parse_dates(text: pd.Series, fmt: str) -> pd.Series:
+    """Parse text dates with a detected format (``%:z``: offsets with a colon, kept in UTC).
+
+    Example:
+        >>> parse_dates(pd.Series(["2024-01-02T03:04:05+02:00"]), "%Y-%m-%dT%H:%M:%S%:z")[0]
+        Timestamp('2024-01-02 01:04:05+0000', tz='UTC')
+    """
+    pattern = fmt.replace("%:z", "%z")
+    return pd.to_datetime(text, format=pattern, errors="coerce", utc="%z" in pattern)
+
+
+def format_dates(stamps: pd.Series, fmt: str, digits: int = 6) -> pd.Series:
+    """Dates as text in ``fmt``, fractions of seconds cut to ``digits``, missing as None.
+
+    Example:
+        >>> s = pd.Series(pd.to_datetime(["2024-01-02 03:04:05.120"]))
+        >>> format_dates(s, "%Y-%m-%d %H:%M:%S.%f", digits=3).tolist()
+        ['2024-01-02 03:04:05.120']
+    """
+    colon = fmt.endswith("%:z")
+    text = stamps.dt.strftime(fmt.replace("%:z", "%z").replace("%f", "\x1f%f\x1f"))
+    if "%f" in fmt:
+        text = text.str.replace(rf"\x1f(\d{{{digits}}})\d*\x1f", r"\1", regex=True)
+    if colon:
+        text = text.str.replace(r"([+-]\d{2})(\d{2})$", r"\1:\2", regex=True)
+    return text.astype(object).where(stamps.notna(), None)
+
+
 def _bounds_problems(where: str, kind: str, bounds: Sequence[Any]) -> list[str]:
     if len(bounds) != 2:
         return [f"{where}: bounds must be (low, high), received {bounds!r}"]
     low, high = bounds
     if kind == "datetime":
-        import pandas as pd
-
         try:
             low, high = pd.Timestamp(low), pd.Timestamp(high)
         except (ValueError, TypeError):

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from umbra.metadata.spec import ColumnSpec, Metadata
+from umbra.metadata.spec import ColumnSpec, Metadata, parse_dates
 
 
 def table_problems(meta: Metadata, data: Any) -> list[str]:
@@ -63,7 +63,22 @@ def column_problems(spec: ColumnSpec, series: pd.Series) -> list[str]:
             )
     elif spec.kind == "datetime":
         out.extend(_datetime_problems(where, spec, series))
-    return out
+    elif spec.kind == "boolean":
+        odd = [v for v in values.unique()[:1000] if not isinstance(v, bool | np.bool_)]
+        if odd:
+            out.append(
+                f"{where}: declared boolean but holds {odd[:5]}; declare it categorical or "
+                "map the values to True/False"
+            )
+    return out + _dtype_problems(where, spec)
+
+
+def _dtype_problems(where: str, spec: ColumnSpec) -> list[str]:
+    try:
+        pd.api.types.pandas_dtype(spec.dtype)
+    except (TypeError, ValueError):
+        return [f"{where}: dtype {spec.dtype!r} is not a pandas dtype; use e.g. 'int64', 'object'"]
+    return []
 
 
 def _key(value: Any) -> Any:
@@ -80,7 +95,7 @@ def _numeric_problems(where: str, spec: ColumnSpec, values: pd.Series) -> list[s
                 "categorical or clean the values"
             ]
         values = numbers
-    if spec.bounds is None or spec.bounds_source != "public":
+    if spec.bounds is None:
         return []
     array = values.to_numpy(dtype=float)
     finite = array[np.isfinite(array)]
@@ -103,7 +118,7 @@ def _datetime_problems(where: str, spec: ColumnSpec, series: pd.Series) -> list[
     if fmt is None:
         return [f"{where}: declared datetime but holds {series.dtype} values; give datetime_format"]
     values = series.dropna().astype(str)
-    parsed = pd.to_datetime(values, format=fmt, errors="coerce", utc="%z" in fmt)
+    parsed = parse_dates(values, fmt)
     bad = values[parsed.isna()].unique()[:5].tolist()
     if bad:
         return [

@@ -32,6 +32,7 @@ from umbra.transforms.base import Block
 from umbra.transforms.table import TableTransformer
 
 MIN_ROWS = 2
+FEW_ROWS = 50
 
 
 class Synthesizer(ABC):
@@ -66,6 +67,15 @@ class Synthesizer(ABC):
         )
         if not isinstance(meta, Metadata):
             raise InputError(f"metadata must be a umbra.Metadata, received {type(meta).__name__}")
+        meta.validate(data)
+        meta.columns.sort(key=lambda spec: list(data.columns).index(spec.name))
+        if len(data) < FEW_ROWS:
+            warnings.warn(
+                f"the table has only {len(data)} rows: synthetic rows will often repeat real "
+                "ones. Check the exact-copy share before sharing the output.",
+                PrivacyLeakWarning,
+                stacklevel=2,
+            )
         rng = make_rng(self.random_state)
         transformer = TableTransformer(
             meta, numeric=self.numeric_encoding, random_state=spawn(rng)
@@ -95,7 +105,7 @@ class Synthesizer(ABC):
     def _check_fitted(self) -> None:
         if not hasattr(self, "transformer_"):
             raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(data) before sample()."
+                f"this {type(self).__name__} is not fitted yet; call fit(data) first."
             )
 
     @abstractmethod

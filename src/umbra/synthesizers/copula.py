@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -43,24 +44,27 @@ class GaussianCopula(Synthesizer):
     """
 
     name = "copula"
+    kinds_: list[str]
+    quantiles_: list[np.ndarray]
+    cholesky_: np.ndarray
 
     def __init__(self, *, n_quantiles: int = 1000, random_state: RandomState = None) -> None:
         super().__init__(random_state=random_state)
         self.n_quantiles = n_quantiles
 
     def _fit(self, encoded: np.ndarray, blocks: list[Block], rng: np.random.Generator) -> None:
-        if not isinstance(self.n_quantiles, int) or self.n_quantiles < 2:
+        if not isinstance(self.n_quantiles, numbers.Integral) or self.n_quantiles < 2:
             raise InputError(f"n_quantiles must be an integer >= 2, received {self.n_quantiles!r}")
         from scipy.stats import rankdata
 
         n, width = encoded.shape
         scores = np.empty((n, width))
         self.kinds_ = [b.kind for b in blocks]
-        self.quantiles_: list[np.ndarray] = []
+        self.quantiles_ = []
         for j, block in enumerate(blocks):
             column = encoded[:, j]
             if block.kind == "continuous":
-                probs = np.linspace(0.0, 1.0, self.n_quantiles)
+                probs = np.linspace(0.0, 1.0, int(self.n_quantiles))
                 self.quantiles_.append(np.quantile(column, probs))
                 uniform = (rankdata(column) - 0.5) / n
             else:

@@ -102,8 +102,6 @@ def save_synthesizer(synth: Synthesizer, path: Path, *, force: bool) -> Path:
 
 def load(path: str | Path) -> Synthesizer:
     """Load a synthesizer saved with :meth:`Synthesizer.save`."""
-    from umbra.synthesizers.registry import create
-
     p = Path(path)
     if not p.is_file():
         raise PersistenceError(f"{p}: no such model file; create one with `umbra fit`.")
@@ -115,10 +113,25 @@ def load(path: str | Path) -> Synthesizer:
             flat = json.loads(archive.read("state.json"))
             with np.load(io.BytesIO(archive.read("arrays.npz")), allow_pickle=False) as npz:
                 state = unflatten(flat, {k: npz[k] for k in npz.files})
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, ValueError) as exc:
-        if isinstance(exc, PersistenceError):
-            raise
-        raise PersistenceError(f"{p}: not a readable Umbra model file ({exc}).") from None
+    except PersistenceError:
+        raise
+    except Exception as exc:  # zip, zlib, JSON and NumPy each raise their own types
+        raise PersistenceError(
+            f"{p}: damaged or not an Umbra model file ({type(exc).__name__}: {exc}). "
+            "Save the model again with `umbra fit`."
+        ) from None
+    try:
+        return _rebuild(manifest, meta, state)
+    except Exception as exc:  # a file edited by hand can break any part of the state
+        raise PersistenceError(
+            f"{p}: the model state is inconsistent ({type(exc).__name__}: {exc}); the file was "
+            "edited or damaged. Save the model again with `umbra fit`."
+        ) from None
+
+
+def _rebuild(manifest: dict[str, Any], meta: Metadata, state: dict[str, Any]) -> Synthesizer:
+    from umbra.synthesizers.registry import create
+
     synth = create(manifest["model"], **manifest["params"])
     synth.metadata_ = meta
     synth.transformer_ = TableTransformer.from_state(meta, state["transformer"])
@@ -126,6 +139,7 @@ def load(path: str | Path) -> Synthesizer:
     synth.n_training_rows_ = state["n_training_rows"]
     synth.sample_rng_ = np.random.default_rng()
     synth.sample_rng_.bit_generator.state = state["sample_rng"]
+    synth.sample(1, random_state=0)  # fails now, not later, when the state does not fit
     return synth
 
 

@@ -72,7 +72,9 @@ class CategoricalEncoder(Encoder):
         table[len(self.categories)] = None
         values = pd.Series(table[codes], dtype=object)
         if self.spec.dtype == "category":
-            return pd.Series(pd.Categorical(values, categories=self.categories))
+            return pd.Series(
+                pd.Categorical(values, categories=self.categories, ordered=self.spec.ordered)
+            )
         return restore_dtype(values, self.spec.dtype)
 
 

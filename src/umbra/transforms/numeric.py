@@ -5,7 +5,7 @@ normalisation with a Bayesian Gaussian mixture) and ``bins`` (discretised onto t
 
 Example:
     >>> import pandas as pd
-    >>> from umbra.metadata.spec import ColumnSpec
+    >>> from umbra.metadata.spec import ColumnSpec, format_dates, parse_dates
     >>> spec = ColumnSpec("x", "numerical", "float64", nullable=True, decimals=1)
     >>> rng = np.random.default_rng(0)
     >>> enc = NumericalEncoder(spec, "c0").fit(pd.Series([1.5, None, 2.5]), rng)
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from umbra.exceptions import InputError
-from umbra.metadata.spec import ColumnSpec
+from umbra.metadata.spec import ColumnSpec, format_dates, parse_dates
 from umbra.transforms.base import Block, Encoder, fill_from_values, restore_dtype
 from umbra.transforms.mixture import ModeNormalizer
 
@@ -190,16 +190,19 @@ class DatetimeEncoder(NumericalEncoder):
         self.resolution = 1.0
 
     def values_of(self, series: pd.Series) -> np.ndarray:
+        stamps = self.utc(series)
+        seconds = stamps.to_numpy().astype("int64") / 1e9
+        seconds[stamps.isna().to_numpy()] = np.nan
+        return seconds
+
+    def utc(self, series: pd.Series) -> pd.Series:
+        """The column as naive UTC ``datetime64[ns]`` (NaT for missing or unparseable text)."""
         fmt = self.spec.datetime_format
-        if fmt is not None and not pd.api.types.is_datetime64_any_dtype(series.dtype):
-            series = pd.to_datetime(series, format=fmt, errors="coerce", utc="%z" in fmt)
-        elif not pd.api.types.is_datetime64_any_dtype(series.dtype):
-            series = pd.to_datetime(series, errors="coerce")
+        if not pd.api.types.is_datetime64_any_dtype(series.dtype):
+            series = parse_dates(series, fmt) if fmt else pd.to_datetime(series, errors="coerce")
         if getattr(series.dtype, "tz", None) is not None:
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        nanos = series.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
-        nanos[series.isna().to_numpy()] = np.nan
-        return nanos / 1e9
+        return series.astype("datetime64[ns]")
 
     def declared_bounds(self) -> list[float] | None:
         if self.spec.bounds is None:
@@ -208,9 +211,7 @@ class DatetimeEncoder(NumericalEncoder):
 
     def fit(self, series: pd.Series, rng: np.random.Generator) -> DatetimeEncoder:
         super().fit(series, rng)
-        finite = self.values_of(series)
-        finite = finite[np.isfinite(finite)]
-        self.resolution = _resolution(finite)
+        self.resolution = _resolution(self.utc(series).dropna().to_numpy().astype("int64"))
         return self
 
     def _round(self, values: np.ndarray) -> np.ndarray:
@@ -224,8 +225,8 @@ class DatetimeEncoder(NumericalEncoder):
             stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(self.spec.timezone)
         fmt = self.spec.datetime_format
         if fmt is not None:
-            text = stamps.dt.strftime(fmt)
-            return restore_dtype(text.where(stamps.notna(), None), self.spec.dtype)
+            digits = 3 if self.resolution >= 1e-3 else 6
+            return restore_dtype(format_dates(stamps, fmt, digits), self.spec.dtype)
         return restore_dtype(stamps, self.spec.dtype)
 
 
@@ -235,9 +236,10 @@ def _epoch_seconds(stamp: pd.Timestamp) -> float:
     return float(stamp.value) / 1e9
 
 
-def _resolution(seconds: np.ndarray) -> float:
-    """The coarsest of day/hour/minute/second/millisecond/microsecond dividing every value."""
-    for unit in (DAY, 3600.0, 60.0, 1.0, 1e-3, 1e-6):
-        if len(seconds) == 0 or np.all(np.abs(seconds / unit - np.round(seconds / unit)) < 1e-6):
+def _resolution(nanos: np.ndarray) -> float:
+    """The coarsest of day/hour/minute/second/millisecond/microsecond (in seconds) dividing
+    every value, computed exactly on integer nanoseconds."""
+    for unit in (DAY, 3600.0, 60.0, 1.0, 1e-3):
+        if np.all(nanos % round(unit * 1e9) == 0):
             return unit
     return 1e-6
