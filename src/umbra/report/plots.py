@@ -40,9 +40,12 @@ def histogram(edges: Sequence[float], real: Sequence[int], fake: Sequence[int], 
     """Overlaid real and synthetic histograms (as shares of rows)."""
     fig, ax = _figure()
     edges_ = np.asarray(edges)
-    for counts, colour, label in ((real, REAL, "real"), (fake, SYNTH, "synthetic")):
+    for counts, label in ((real, "real"), (fake, "synthetic")):
         share = np.asarray(counts, dtype=float) / max(float(np.sum(counts)), 1.0)
-        ax.stairs(share, edges_, color=colour, label=label, fill=label == "real", alpha=0.45)
+        if label == "real":
+            ax.stairs(share, edges_, color=REAL, label=label, fill=True, alpha=0.4)
+        else:
+            ax.stairs(share, edges_, color=SYNTH, label=label, linewidth=1.8)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     ax.tick_params(labelsize=7)
