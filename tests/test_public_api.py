@@ -17,7 +17,7 @@ def test_public_names() -> None:
         "Metadata", "MetadataError", "Metric", "NotFittedError", "OutputExistsError",
         "PersistenceError", "PrivacyLeakWarning", "ReleaseRefused", "Summary", "Synthesizer",
         "TableTransformer", "UmbraError", "UmbraWarning", "__version__", "available", "create",
-        "datasets", "evaluate", "load", "read", "register", "summarize", "write",
+        "datasets", "evaluate", "load", "read", "register", "split_holdout", "summarize", "write",
     }  # fmt: skip
     assert set(umbra.__all__) == expected
 

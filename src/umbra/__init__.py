@@ -29,6 +29,7 @@ from umbra.exceptions import (
 )
 from umbra.io import read, write
 from umbra.metadata import ColumnSpec, Metadata
+from umbra.release import split_holdout
 from umbra.synthesizers import Synthesizer, available, create, load, register
 from umbra.transforms import TableTransformer
 
@@ -59,6 +60,7 @@ __all__ = [
     "load",
     "read",
     "register",
+    "split_holdout",
     "summarize",
     "write",
 ]
