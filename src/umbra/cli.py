@@ -164,13 +164,9 @@ def synthesize(
     sources = [input, holdout, metadata, gate_config]
     check_outputs([output, html, json_path, summary], sources, force=force)
     gate = GateOptions(gate_config, threshold or [], allow_risky)
-    limits = gate.limits()
+    gate.limits()  # a broken gate config fails now, before any work
     df = _read(input, na_values)
-    if holdout is None:
-        train, kept = split_holdout(df, 0.2, seed)
-        console.print(f"Holding out {len(kept):,} random rows the model never sees.")
-    else:
-        train, kept = df, _read(holdout, na_values)
+    train, kept = _split(df, holdout, na_values, seed)
     meta = _metadata(train, metadata)
     synth = _fit(train, meta, model, seed)
     n = len(df) if rows is None else rows
@@ -186,7 +182,7 @@ def synthesize(
             target=target,
             sensitive=sensitive,
             quasi_identifiers=quasi_identifier,
-            thresholds=limits,
+            thresholds=gate.limits(),
             model=synth,
             random_state=seed,
         )
@@ -198,6 +194,17 @@ def synthesize(
     with stage(console, f"Writing {output}"):
         write(fake, output, force=force)
     console.print(f"Synthetic table written to {output} (verdict: {ev.verdict})")
+
+
+def _split(
+    df: pd.DataFrame, holdout: Path | None, na_values: list[str] | None, seed: int | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training rows and the holdout: a given file, or 20% of the input set aside."""
+    if holdout is not None:
+        return df, _read(holdout, na_values)
+    train, kept = split_holdout(df, 0.2, seed)
+    console.print(f"Holding out {len(kept):,} random rows the model never sees.")
+    return train, kept
 
 
 def _summarize(
