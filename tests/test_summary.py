@@ -46,5 +46,5 @@ def test_summary_json_and_missing_columns(demo: pd.DataFrame, tmp_path: Path) ->
     payload = json.loads(summary.save(tmp_path / "s.json").read_text())
     assert payload["n_synthetic"] == 100
     assert {c["column"] for c in payload["columns"]} == set(demo.columns)
-    with pytest.raises(InputError, match="lacks columns"):
+    with pytest.raises(InputError, match=r"columns: missing \[.age.\]"):
         umbra.summarize(demo, demo.drop(columns=["age"]))

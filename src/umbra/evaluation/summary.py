@@ -21,7 +21,9 @@ import numpy as np
 import pandas as pd
 
 from umbra._files import atomic_write_text
-from umbra.exceptions import InputError
+from umbra.evaluation.prepare import as_numbers, labels, prepare
+from umbra.evaluation.privacy import row_keys
+from umbra.evaluation.result import _clean
 from umbra.metadata.spec import ColumnSpec, Metadata
 
 QUANTILES = (0.01, 0.5, 0.99)
@@ -51,24 +53,16 @@ def summarize(
     real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadata | None = None
 ) -> Summary:
     """Compare ``synthetic`` with ``real`` column by column."""
-    meta = metadata if metadata is not None else Metadata.detect(real, warn=False)
-    missing = [c for c in meta.names if c not in synthetic.columns]
-    if missing:
-        raise InputError(f"the synthetic table lacks columns {missing} of the real one")
+    tables = prepare(real, synthetic, metadata)
     summary = Summary(n_real=len(real), n_synthetic=len(synthetic))
-    for spec in meta:
+    for spec in tables.meta:
         summary.columns.append(_column_stats(spec, real[spec.name], synthetic[spec.name]))
-    summary.correlation = _correlation_drift(meta, real, synthetic)
-    summary.exact_copy_share = exact_copy_share(meta, real, synthetic)
+    summary.correlation = _correlation_drift(tables.meta, real, synthetic)
+    if tables.columns and len(synthetic):
+        train = set(row_keys(tables, real, tables.columns).to_numpy())
+        copies = row_keys(tables, synthetic, tables.columns).isin(train)
+        summary.exact_copy_share = float(copies.mean())
     return summary
-
-
-def _as_numbers(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
-    if spec.kind == "datetime":
-        from umbra.transforms.numeric import DatetimeEncoder
-
-        return DatetimeEncoder(spec, "x").values_of(series)
-    return pd.to_numeric(series.astype(object), errors="coerce").to_numpy(dtype=float)
 
 
 def _column_stats(spec: ColumnSpec, real: pd.Series, fake: pd.Series) -> dict[str, Any]:
@@ -81,7 +75,7 @@ def _column_stats(spec: ColumnSpec, real: pd.Series, fake: pd.Series) -> dict[st
     if spec.kind in ("numerical", "datetime"):
         from scipy.stats import ks_2samp
 
-        r, f = _as_numbers(spec, real), _as_numbers(spec, fake)
+        r, f = as_numbers(spec, real), as_numbers(spec, fake)
         r, f = r[np.isfinite(r)], f[np.isfinite(f)]
         for name, values in (("real", r), ("synthetic", f)):
             out[f"mean_{name}"] = float(values.mean()) if len(values) else None
@@ -98,8 +92,6 @@ def _column_stats(spec: ColumnSpec, real: pd.Series, fake: pd.Series) -> dict[st
 
 def total_variation(real: pd.Series, fake: pd.Series) -> float:
     """Total variation distance between two columns' category frequencies (missing included)."""
-    from umbra.evaluation.prepare import labels
-
     p = labels(real).value_counts(normalize=True)
     q = labels(fake).value_counts(normalize=True)
     return float(0.5 * p.subtract(q, fill_value=0.0).abs().sum())
@@ -111,7 +103,7 @@ def _correlation_drift(meta: Metadata, real: pd.DataFrame, fake: pd.DataFrame) -
         return {"columns": [s.name for s in specs], "max_abs_diff": None, "mean_abs_diff": None}
 
     def matrix(df: pd.DataFrame) -> np.ndarray:
-        numbers = pd.DataFrame({i: _as_numbers(s, df[s.name]) for i, s in enumerate(specs)})
+        numbers = pd.DataFrame({i: as_numbers(s, df[s.name]) for i, s in enumerate(specs)})
         numbers = numbers.replace([np.inf, -np.inf], np.nan)
         return numbers.corr().to_numpy()
 
@@ -122,28 +114,3 @@ def _correlation_drift(meta: Metadata, real: pd.DataFrame, fake: pd.DataFrame) -
         "max_abs_diff": float(diff.max()) if len(diff) else None,
         "mean_abs_diff": float(diff.mean()) if len(diff) else None,
     }
-
-
-def exact_copy_share(meta: Metadata, real: pd.DataFrame, fake: pd.DataFrame) -> float:
-    """Share of synthetic rows identical to some real row (identifiers and personal data aside)."""
-    names = [s.name for s in meta if s.kind not in ("id", "pii")]
-    if not names or len(fake) == 0:
-        return 0.0
-
-    def keys(df: pd.DataFrame) -> pd.Series:
-        text = df[names].astype(object).where(df[names].notna(), "<NA>").astype(str)
-        return pd.util.hash_pandas_object(text, index=False)
-
-    return float(keys(fake).isin(set(keys(real).to_numpy())).mean())
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k) if not isinstance(k, str) else k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
