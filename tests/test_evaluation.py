@@ -192,3 +192,24 @@ def test_good_model_on_adult_passes(adult: pd.DataFrame) -> None:
     assert ev.verdict == "pass", [c.describe() for c in ev.gate]
     assert ev.get("column_shapes").value > 0.98
     assert 0.4 < ev.get("dcr_share").value < 0.6
+
+
+class _TrainedModel:
+    """Stands in for a neural model: the report draws whatever ``loss_history_`` holds."""
+
+    name = "stand-in"
+    loss_history_ = pd.DataFrame({"epoch": [0, 1, 2], "loss": [2.0, 1.2, 0.9]})
+
+    def get_params(self) -> dict[str, object]:
+        return {"epochs": 3}
+
+
+def test_loss_curves_reach_the_report(split: tuple[pd.DataFrame, pd.DataFrame],
+                                      copula_fake: pd.DataFrame) -> None:  # fmt: skip
+    train, holdout = split
+    ev = umbra.evaluate(train, copula_fake, holdout=holdout, model=_TrainedModel())
+    assert ev.info["loss_history"]["loss"] == [2.0, 1.2, 0.9]
+    training = ev.to_html().split('id="training"')[1]
+    assert "<svg" in training and "no training loss curve" not in training
+    plain = umbra.evaluate(train, copula_fake, holdout=holdout).to_html()
+    assert "no training loss curve" in plain.split('id="training"')[1]

@@ -197,6 +197,8 @@ def pair_metrics(tables: Tables, ev: Evaluation) -> None:
         )
     upper = np.triu_indices(k, 1)
     every, related = trends[upper], trends[upper][strong[upper]]
+    numeric = np.array([n in tables.numeric for n in names], dtype=bool)
+    contingency = every[~(numeric[upper[0]] & numeric[upper[1]])]
     drift = np.abs(assoc_real - assoc_fake)[upper]
     _metric(
         ev,
@@ -207,6 +209,13 @@ def pair_metrics(tables: Tables, ev: Evaluation) -> None:
         "real data; SDMetrics' Column Pair Trends definition",
     )
     _metric(ev, "pair_trends_all_pairs", _mean(every), "higher", detail="mean over all pairs")
+    _metric(
+        ev,
+        "contingency_similarity",
+        _mean(contingency),
+        "higher",
+        detail="1 - TVD of joint frequencies, mean over pairs with a category (numbers in 10 bins)",
+    )
     _metric(
         ev,
         "association_drift_max",
