@@ -13,17 +13,19 @@ def test_all_is_sorted_and_importable() -> None:
 
 def test_public_names() -> None:
     expected = {
-        "ColumnSpec", "DataWarning", "Evaluation", "IncompatibleVersionError", "InputError",
-        "Metadata", "MetadataError", "Metric", "NotFittedError", "OutputExistsError",
-        "PersistenceError", "PrivacyLeakWarning", "ReleaseRefused", "Summary", "Synthesizer",
-        "TableTransformer", "UmbraError", "UmbraWarning", "__version__", "available", "create",
-        "datasets", "evaluate", "load", "read", "register", "split_holdout", "summarize", "write",
+        "ColumnSpec", "ConditionError", "DataWarning", "Evaluation", "IncompatibleVersionError",
+        "InputError", "Metadata", "MetadataError", "Metric", "NotFittedError",
+        "OutputExistsError", "PersistenceError", "PrivacyLeakWarning", "ReleaseRefused",
+        "Summary", "Synthesizer", "TableTransformer", "TrainingWarning", "UmbraError",
+        "UmbraWarning", "__version__", "available", "create", "datasets", "evaluate", "load",
+        "read", "register", "split_holdout", "summarize", "write",
     }  # fmt: skip
     assert set(umbra.__all__) == expected
 
 
 def test_one_exception_tree() -> None:
     for name in ("InputError", "MetadataError", "NotFittedError", "OutputExistsError",
-                 "PersistenceError", "IncompatibleVersionError"):  # fmt: skip
+                 "PersistenceError", "IncompatibleVersionError", "ConditionError"):  # fmt: skip
         assert issubclass(getattr(umbra, name), umbra.UmbraError)
     assert issubclass(umbra.PrivacyLeakWarning, umbra.UmbraWarning)
+    assert issubclass(umbra.TrainingWarning, umbra.UmbraWarning)

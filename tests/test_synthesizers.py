@@ -21,11 +21,22 @@ from umbra.exceptions import (
     PrivacyLeakWarning,
 )
 
+# Two epochs of training cannot learn every category: that warning is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore::umbra.exceptions.TrainingWarning")
 MODELS = umbra.available()
+# Short training for the neural models: the suite checks the contract, not the quality.
+FAST: dict[str, dict[str, object]] = {
+    "ctgan": {"epochs": 2, "batch_size": 100},
+    "tvae": {"epochs": 2, "batch_size": 100},
+}
+
+
+def quick(name: str, **params: object) -> umbra.Synthesizer:
+    return umbra.create(name, **{**FAST.get(name, {}), **params})
 
 
 def fitted(name: str, df: pd.DataFrame, seed: int = 0) -> umbra.Synthesizer:
-    return umbra.create(name, random_state=seed).fit(df)
+    return quick(name, random_state=seed).fit(df)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -70,7 +81,7 @@ def test_save_load_continues_identically(name: str, demo: pd.DataFrame, tmp_path
 
 @pytest.mark.parametrize("name", MODELS)
 def test_not_fitted(name: str, tmp_path: Path) -> None:
-    synth = umbra.create(name)
+    synth = quick(name)
     with pytest.raises(NotFittedError, match="fit"):
         synth.sample(5)
     with pytest.raises(NotFittedError):
@@ -82,7 +93,7 @@ def test_input_not_mutated(name: str, odd: pd.DataFrame) -> None:
     before = odd.copy(deep=True)
     meta = umbra.Metadata.detect(odd, warn=False)
     meta_before = meta.to_dict()
-    umbra.create(name, random_state=0).fit(odd, metadata=meta).sample(20)
+    quick(name, random_state=0).fit(odd, metadata=meta).sample(20)
     pd.testing.assert_frame_equal(odd, before)
     assert meta.to_dict() == meta_before
 
@@ -99,15 +110,15 @@ def test_bad_sample_sizes(name: str, demo: pd.DataFrame) -> None:
 @pytest.mark.parametrize("name", MODELS)
 def test_single_row_and_non_frames_are_refused(name: str) -> None:
     with pytest.raises(InputError, match="at least 2"):
-        umbra.create(name).fit(pd.DataFrame({"a": [1]}))
+        quick(name).fit(pd.DataFrame({"a": [1]}))
     with pytest.raises(InputError, match="DataFrame"):
-        umbra.create(name).fit([[1, 2]])  # type: ignore[arg-type]
+        quick(name).fit([[1, 2]])  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_fit_warns_about_what_it_learned(name: str, demo: pd.DataFrame) -> None:
     with pytest.warns(PrivacyLeakWarning, match="bounds of 'age'"):
-        umbra.create(name).fit(demo)
+        quick(name).fit(demo)
     meta = umbra.Metadata.detect(demo, warn=False)
     for spec in meta:
         if spec.bounds is not None:
@@ -115,7 +126,7 @@ def test_fit_warns_about_what_it_learned(name: str, demo: pd.DataFrame) -> None:
         if spec.categories is not None:
             meta.update(spec.name, categories=spec.categories)
     with pytest.warns() as record:
-        umbra.create(name).fit(demo, metadata=meta)
+        quick(name).fit(demo, metadata=meta)
         import warnings
 
         warnings.warn("sentinel", UserWarning, stacklevel=1)
@@ -212,3 +223,27 @@ def test_output_follows_the_table_order(demo: pd.DataFrame) -> None:
     meta.columns.reverse()
     fake = umbra.create("copula", random_state=0).fit(demo, metadata=meta).sample(5)
     assert list(fake.columns) == list(demo.columns)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_conditions_give_exactly_n_matching_rows(name: str, demo: pd.DataFrame) -> None:
+    synth = fitted(name, demo)
+    fake = synth.sample(30, conditions={"horTh": "yes", "tsize": (10, 40)})
+    assert (
+        len(fake) == 30 and (fake["horTh"] == "yes").all() and fake["tsize"].between(10, 40).all()
+    )
+    assert list(fake.columns) == list(demo.columns)
+    with pytest.raises(umbra.ConditionError, match="'horTh'"):
+        synth.sample(5, conditions={"horTh": "sometimes"})
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_date_conditions_on_zoned_and_text_dates(name: str, odd: pd.DataFrame) -> None:
+    synth = fitted(name, odd)
+    fake = synth.sample(12, conditions={"when": ("2021-03-10", "2021-04-20")})
+    low = pd.Timestamp("2021-03-10", tz="Europe/Berlin")
+    high = pd.Timestamp("2021-04-20", tz="Europe/Berlin")
+    assert len(fake) == 12 and fake["when"].between(low, high).all()
+    assert str(fake["when"].dtype) == str(odd["when"].dtype)
+    with pytest.raises(umbra.ConditionError, match="expected a date"):
+        synth.sample(3, conditions={"when": "soon"})

@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 from umbra import datasets
 from umbra.evaluation import Evaluation, Metric, Summary, evaluate, summarize
 from umbra.exceptions import (
+    ConditionError,
     DataWarning,
     IncompatibleVersionError,
     InputError,
@@ -24,6 +25,7 @@ from umbra.exceptions import (
     PersistenceError,
     PrivacyLeakWarning,
     ReleaseRefused,
+    TrainingWarning,
     UmbraError,
     UmbraWarning,
 )
@@ -35,6 +37,7 @@ from umbra.transforms import TableTransformer
 
 __all__ = [
     "ColumnSpec",
+    "ConditionError",
     "DataWarning",
     "Evaluation",
     "IncompatibleVersionError",
@@ -50,6 +53,7 @@ __all__ = [
     "Summary",
     "Synthesizer",
     "TableTransformer",
+    "TrainingWarning",
     "UmbraError",
     "UmbraWarning",
     "__version__",

@@ -37,6 +37,8 @@ from umbra.metadata.spec import Metadata
 from umbra.release import GateOptions, report_paths, split_holdout
 from umbra.synthesizers import available, create, load
 from umbra.synthesizers.base import Synthesizer
+from umbra.synthesizers.conditions import parse_value
+from umbra.synthesizers.registry import get as get_model
 
 app = typer.Typer(
     add_completion=False,
@@ -80,9 +82,36 @@ def _metadata(df: pd.DataFrame, path: Path | None) -> Metadata:
 
 
 def _fit(df: pd.DataFrame, meta: Metadata, model: str, seed: int | None) -> Synthesizer:
-    synth = create(model, random_state=seed)
-    with stage(console, f"Fitting {model} on {len(df):,} rows x {df.shape[1]} columns"):
+    label = f"Fitting {model} on {len(df):,} rows x {df.shape[1]} columns"
+    if "verbose" in get_model(model).param_names():  # trained models show their own progress
+        synth = create(model, random_state=seed, verbose=True)
+        console.print(label)
         return synth.fit(df, metadata=meta)
+    synth = create(model, random_state=seed)
+    with stage(console, label):
+        return synth.fit(df, metadata=meta)
+
+
+def _conditions(items: list[str] | None) -> dict[str, object]:
+    """``COLUMN=VALUE`` or ``COLUMN=LOW..HIGH`` options as a conditions mapping."""
+    out: dict[str, object] = {}
+    for item in items or []:
+        column, sep, value = item.partition("=")
+        if not sep or not column:
+            raise InputError(
+                f"--condition expects COLUMN=VALUE or COLUMN=LOW..HIGH, received {item!r}"
+            )
+        out[column] = parse_value(value)
+    return out
+
+
+Conditions = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--condition",
+        help="Only rows with COLUMN=VALUE, or COLUMN=LOW..HIGH for numbers (repeatable).",
+    ),
+]
 
 
 @app.command()
@@ -138,6 +167,7 @@ def synthesize(
         str, typer.Option("--model", help="Model name (see `umbra models`).")
     ] = DEFAULT_MODEL,
     seed: Seed = None,
+    condition: Conditions = None,
     metadata: Annotated[Path | None, typer.Option("--metadata", help="Metadata JSON.")] = None,
     holdout: Annotated[
         Path | None,
@@ -165,13 +195,14 @@ def synthesize(
     check_outputs([output, html, json_path, summary], sources, force=force)
     gate = GateOptions(gate_config, threshold or [], allow_risky)
     gate.limits()  # a broken gate config fails now, before any work
+    conditions = _conditions(condition)
     df = _read(input, na_values)
     train, kept = _split(df, holdout, na_values, seed)
     meta = _metadata(train, metadata)
     synth = _fit(train, meta, model, seed)
     n = len(df) if rows is None else rows
     with stage(console, f"Sampling {n:,} rows"):
-        fake = synth.sample(n)
+        fake = synth.sample(n, conditions=conditions)
     _summarize(train, fake, synth.metadata_, summary, force)
     with stage(console, "Auditing fidelity, utility and privacy"):
         ev = evaluate(
@@ -298,15 +329,18 @@ def sample(
     rows: Annotated[int, typer.Option("--rows", min=0, help="Number of rows.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Synthetic table to write.")],
     seed: Seed = None,
+    condition: Conditions = None,
     force: Force = False,
 ) -> None:
     """Sample ROWS synthetic rows from a saved model (fresh rows each run unless --seed)."""
     table_format(output)
     check_outputs([output], [model], force=force)
+    conditions = _conditions(condition)
     with stage(console, f"Loading {model}"):
         synth = load(model)
     with stage(console, f"Sampling {rows:,} rows"):
-        fake = synth.sample(rows, random_state=np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        fake = synth.sample(rows, conditions=conditions, random_state=rng)
     write(fake, output, force=force)
     console.print(f"Synthetic table written to {output}")
 
@@ -366,6 +400,8 @@ def run(args: list[str] | None = None) -> int:
     Example:
         >>> run(["models"])
         copula
+        ctgan
+        tvae
         0
     """
     try:

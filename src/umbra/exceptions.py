@@ -54,6 +54,10 @@ class IncompatibleVersionError(PersistenceError):
     """A saved file was written in a format version this Umbra cannot read."""
 
 
+class ConditionError(UmbraError, ValueError):
+    """Conditions for sampling name an unknown column or a value the model cannot produce."""
+
+
 class ReleaseRefused(UmbraError):  # noqa: N818 (the name the design uses)
     """The release gate refused to write a synthetic table that failed privacy checks."""
 
@@ -80,7 +84,12 @@ class DataWarning(UmbraWarning):
     """The data was usable but something in it was handled in a way the user should know."""
 
 
+class TrainingWarning(UmbraWarning):
+    """Training diverged, stopped early for a reason to know, or lost a category."""
+
+
 __all__ = [
+    "ConditionError",
     "DataWarning",
     "IncompatibleVersionError",
     "InputError",
@@ -90,6 +99,7 @@ __all__ = [
     "PersistenceError",
     "PrivacyLeakWarning",
     "ReleaseRefused",
+    "TrainingWarning",
     "UmbraError",
     "UmbraWarning",
 ]

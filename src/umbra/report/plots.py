@@ -100,12 +100,19 @@ def distances(to_train: Sequence[float], to_holdout: Sequence[float]) -> str:
 
 
 def losses(history: dict[str, Sequence[float]]) -> str:
-    """Training loss curves per epoch."""
+    """Training loss curves per epoch; the held-out fidelity signal on its own axis."""
     fig, ax = _figure(5.0, 2.8)
+    epochs = history.get("epoch") or list(range(len(next(iter(history.values()), []))))
     for name, values in history.items():
-        if name != "epoch":
-            ax.plot(values, label=name)
+        if name not in ("epoch", "seconds", "fidelity"):
+            ax.plot(epochs, values, label=name, linewidth=1)
     ax.set_xlabel("epoch", fontsize=8)
-    ax.legend(fontsize=7, frameon=False)
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
     ax.tick_params(labelsize=7)
+    if "fidelity" in history:
+        right = ax.twinx()
+        right.plot(epochs, history["fidelity"], color="black", linestyle=":", label="fidelity")
+        right.set_ylabel("held-out fidelity", fontsize=8)
+        right.tick_params(labelsize=7)
+        right.legend(fontsize=7, frameon=False, loc="upper right")
     return _svg(fig)

@@ -18,6 +18,7 @@ import numbers
 import os
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -87,11 +88,25 @@ class Synthesizer(ABC):
         self.transformer_ = transformer
         self.n_training_rows_ = len(data)
         self.sample_rng_ = spawn(rng)
+        self._after_fit()
         return self
 
-    def sample(self, n: int, *, random_state: RandomState = None) -> pd.DataFrame:
+    def _after_fit(self) -> None:
+        """A hook run once the fitted state is complete (for warnings about the model)."""
+        return None
+
+    def sample(
+        self,
+        n: int,
+        *,
+        conditions: Mapping[str, Any] | None = None,
+        random_state: RandomState = None,
+    ) -> pd.DataFrame:
         """Draw ``n`` synthetic rows with the training table's columns, order and dtypes.
 
+        ``conditions`` maps columns to a value (``{"sex": "Female"}``) or, for numbers and dates,
+        an inclusive range ``(low, high)``; exactly ``n`` rows satisfying all of them come back,
+        or a :class:`~umbra.exceptions.ConditionError` names the condition without support.
         Successive calls continue one random stream seeded by ``random_state`` at fit; pass
         ``random_state`` here for a draw that depends on that seed alone.
         """
@@ -99,6 +114,10 @@ class Synthesizer(ABC):
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
             raise InputError(f"n must be a non-negative integer number of rows, received {n!r}")
         rng = self.sample_rng_ if random_state is None else make_rng(random_state)
+        if conditions:
+            from umbra.synthesizers.conditions import parse_conditions, sample_conditioned
+
+            return sample_conditioned(self, int(n), parse_conditions(self, conditions), rng)
         encoded = self._sample(int(n), rng)
         return self.transformer_.inverse_transform(encoded, random_state=spawn(rng))
 
@@ -115,6 +134,13 @@ class Synthesizer(ABC):
     @abstractmethod
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Return ``n`` encoded rows."""
+
+    def _sample_fixed(self, n: int, rng: np.random.Generator, fixed: dict[int, int]) -> np.ndarray:
+        """``n`` encoded rows favouring the ``fixed`` codes of discrete blocks (block -> code).
+
+        The default ignores them: conditions are then met by rejection alone.
+        """
+        return self._sample(n, rng)
 
     @abstractmethod
     def _get_state(self) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from umbra.exceptions import InputError
 from umbra.synthesizers.base import Synthesizer
 
 _REGISTRY: dict[str, type[Synthesizer]] = {}
+# Models that need PyTorch are imported on first use, so that `import umbra` stays fast.
+_LAZY = {"ctgan": "umbra.synthesizers.ctgan", "tvae": "umbra.synthesizers.tvae"}
 S = TypeVar("S", bound=type[Synthesizer])
 
 
@@ -28,11 +30,15 @@ def register(cls: S) -> S:
 
 def available() -> list[str]:
     """Names of the registered synthesizers, sorted."""
-    return sorted(_REGISTRY)
+    return sorted(set(_REGISTRY) | set(_LAZY))
 
 
 def get(name: str) -> type[Synthesizer]:
     """The class registered as ``name``."""
+    if name not in _REGISTRY and name in _LAZY:
+        import importlib
+
+        importlib.import_module(_LAZY[name])
     if name not in _REGISTRY:
         raise InputError(f"unknown model {name!r}; available models: {', '.join(available())}.")
     return _REGISTRY[name]

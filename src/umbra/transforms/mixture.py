@@ -21,7 +21,7 @@ import numpy as np
 
 MAX_MODES = 10
 MIN_WEIGHT = 0.005
-FIT_ROWS = 20_000
+FIT_ROWS = 10_000
 
 
 class ModeNormalizer:

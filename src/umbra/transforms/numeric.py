@@ -1,7 +1,8 @@
 """Numbers and datetimes: a value block plus a status block (value, null, +inf, -inf).
 
 Three ways to encode the value: ``raw`` (the number itself, for copulas), ``bgm`` (mode-specific
-normalisation with a Bayesian Gaussian mixture) and ``bins`` (discretised onto the bounds).
+normalisation with a Bayesian Gaussian mixture; an integer column spanning at most ``n_bins``
+values becomes one code per value instead) and ``bins`` (discretised onto the bounds).
 
 Example:
     >>> import pandas as pd
@@ -81,11 +82,18 @@ class NumericalEncoder(Encoder):
             self.learned.append(f"bounds of {self.spec.name!r}")
         if self.bounds is None:
             return self
+        if self.method == "bgm" and self._few_integers():
+            self.method = "bins"  # a short integer range is best modelled as categories
         if self.method == "bgm":
             self.modes = ModeNormalizer.fit(finite, rng).state()
         elif self.method == "bins":
             self.edges = self._edges()
         return self
+
+    def _few_integers(self) -> bool:
+        """An integer column whose bounds span at most ``n_bins`` values."""
+        assert self.bounds is not None
+        return bool(self.spec.integer and self.bounds[1] - self.bounds[0] + 1 <= self.n_bins)
 
     def declared_bounds(self) -> list[float] | None:
         """Bounds from the metadata, as floats (None when the metadata has none)."""

@@ -1,0 +1,1 @@
+"""Shared PyTorch machinery for the neural synthesizers: layout, conditioning, training loop."""
