@@ -79,7 +79,7 @@ class Synthesizer(ABC):
             )
         rng = make_rng(self.random_state)
         transformer = TableTransformer(
-            meta, numeric=self.numeric_encoding, random_state=spawn(rng)
+            meta, **self._encoding(), random_state=spawn(rng)
         ).fit(data)
         _warn_learned(meta.learned_from_data() + transformer.learned_)
         encoded = transformer.transform(data).to_numpy()
@@ -90,6 +90,10 @@ class Synthesizer(ABC):
         self.sample_rng_ = spawn(rng)
         self._after_fit()
         return self
+
+    def _encoding(self) -> dict[str, Any]:
+        """Options of the :class:`TableTransformer` this model trains on."""
+        return {"numeric": self.numeric_encoding}
 
     def _after_fit(self) -> None:
         """A hook run once the fitted state is complete (for warnings about the model)."""

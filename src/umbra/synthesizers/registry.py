@@ -16,7 +16,11 @@ from umbra.synthesizers.base import Synthesizer
 
 _REGISTRY: dict[str, type[Synthesizer]] = {}
 # Models that need PyTorch are imported on first use, so that `import umbra` stays fast.
-_LAZY = {"ctgan": "umbra.synthesizers.ctgan", "tvae": "umbra.synthesizers.tvae"}
+_LAZY = {
+    "ar": "umbra.synthesizers.ar",
+    "ctgan": "umbra.synthesizers.ctgan",
+    "tvae": "umbra.synthesizers.tvae",
+}
 S = TypeVar("S", bound=type[Synthesizer])
 
 

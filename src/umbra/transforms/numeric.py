@@ -1,8 +1,9 @@
 """Numbers and datetimes: a value block plus a status block (value, null, +inf, -inf).
 
-Three ways to encode the value: ``raw`` (the number itself, for copulas), ``bgm`` (mode-specific
+Four ways to encode the value: ``raw`` (the number itself, for copulas), ``bgm`` (mode-specific
 normalisation with a Bayesian Gaussian mixture; an integer column spanning at most ``n_bins``
-values becomes one code per value instead) and ``bins`` (discretised onto the bounds).
+values becomes one code per value instead), ``bins`` (discretised onto the bounds) and
+``quantile`` (frequent exact values plus quantile bins, see :mod:`umbra.transforms.quantile`).
 
 Example:
     >>> import pandas as pd
@@ -25,9 +26,11 @@ from umbra.exceptions import InputError
 from umbra.metadata.spec import ColumnSpec, format_dates, parse_dates
 from umbra.transforms.base import Block, Encoder, fill_from_values, restore_dtype
 from umbra.transforms.mixture import ModeNormalizer
+from umbra.transforms.quantile import decode_tokens, encode_tokens, fit_tokens, n_tokens
 
 STATUSES = ("value", "null", "+inf", "-inf")
-METHODS = ("raw", "bgm", "bins")
+METHODS = ("raw", "bgm", "bins", "quantile")
+MIN_TOKEN_ROWS = 10  # rows behind every quantile token (point or bin)
 DAY = 86_400.0
 
 
@@ -62,6 +65,7 @@ class NumericalEncoder(Encoder):
         self.bounds: list[float] | None = None
         self.edges: np.ndarray | None = None
         self.modes: dict[str, Any] | None = None
+        self.points: np.ndarray | None = None
 
     def values_of(self, series: pd.Series) -> np.ndarray:
         """The column as floats (NaN for missing)."""
@@ -88,7 +92,21 @@ class NumericalEncoder(Encoder):
             self.modes = ModeNormalizer.fit(finite, rng).state()
         elif self.method == "bins":
             self.edges = self._edges()
+        elif self.method == "quantile":
+            self._fit_quantiles(finite)
         return self
+
+    def _fit_quantiles(self, finite: np.ndarray) -> None:
+        assert self.bounds is not None
+        low, high = self.bounds
+        self.points, self.edges = fit_tokens(
+            finite[(finite >= low) & (finite <= high)] if len(finite) else np.array([low]),
+            (low, high),
+            integer=self.spec.integer,
+            n_bins=self.n_bins,
+            min_rows=MIN_TOKEN_ROWS,
+        )
+        self.learned.append(f"quantiles of {self.spec.name!r}")
 
     def _few_integers(self) -> bool:
         """An integer column whose bounds span at most ``n_bins`` values."""
@@ -109,7 +127,11 @@ class NumericalEncoder(Encoder):
     def blocks(self) -> list[Block]:
         out = []
         if self.bounds is not None:
-            if self.method == "bins":
+            if self.method == "quantile":
+                assert self.points is not None and self.edges is not None
+                size = n_tokens(self.points, self.edges)
+                out.append(Block(f"{self.prefix}.bin", "discrete", size))
+            elif self.method == "bins":
                 assert self.edges is not None
                 out.append(Block(f"{self.prefix}.bin", "discrete", len(self.edges) - 1))
             else:
@@ -133,7 +155,10 @@ class NumericalEncoder(Encoder):
         columns = []
         if self.bounds is not None:
             filled = fill_from_values(values, status != 0, rng)
-            if self.method == "bins":
+            if self.method == "quantile":
+                assert self.points is not None and self.edges is not None
+                columns.append(encode_tokens(filled, self.points, self.edges).astype(float))
+            elif self.method == "bins":
                 assert self.edges is not None
                 codes = np.searchsorted(self.edges, filled, side="right") - 1
                 columns.append(np.clip(codes, 0, len(self.edges) - 2).astype(float))
@@ -165,6 +190,9 @@ class NumericalEncoder(Encoder):
         return values
 
     def _decode_value(self, encoded: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if self.method == "quantile":
+            assert self.points is not None and self.edges is not None
+            return decode_tokens(encoded[:, 0], self.points, self.edges, rng)
         if self.method == "bins":
             assert self.edges is not None
             codes = np.clip(encoded[:, 0].astype(int), 0, len(self.edges) - 2)
