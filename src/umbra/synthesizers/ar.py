@@ -44,6 +44,7 @@ from umbra.transforms.base import Block
 
 SAMPLE_BATCH = 50_000
 MIN_VALIDATION_ROWS = 200
+EMA_MAX = 0.998
 
 
 @register
@@ -151,10 +152,13 @@ class AutoRegressive(Synthesizer):
         return torch.from_numpy(ranks)
 
     def _train(self, train: torch.Tensor, valid: torch.Tensor, rng: np.random.Generator) -> None:
-        net = self.net_
+        """Adam on the summed cross-entropy; an exponential average of the weights (over about
+        two epochs) is what is validated and kept, which removes the step noise."""
+        net, average = self.net_, copy.deepcopy(self.net_)
         optimizer = torch.optim.Adam(net.parameters(), lr=float(self.learning_rate))
         schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
         batch = max(1, min(int(self.batch_size), len(train)))
+        decay = min(EMA_MAX, 1.0 - 1.0 / (2 * max(1, len(train) // batch)))
         has_valid = len(valid) > 0
         monitor = Monitor(
             epochs=int(self.epochs),
@@ -166,21 +170,30 @@ class AutoRegressive(Synthesizer):
         )
         with monitor:
             for epoch in range(1, int(self.epochs) + 1):
-                losses = {"loss": self._epoch(train, batch, optimizer, rng)}
+                loss = self._epoch(train, batch, optimizer, (average, decay), rng)
+                losses = {"loss": loss}
                 if has_valid:
-                    losses["validation_loss"] = self._validation(valid)
+                    losses["validation_loss"] = self._validation(average, valid)
                     schedule.step(losses["validation_loss"])
                 healthy = all(bool(torch.isfinite(p).all()) for p in net.parameters())
-                snapshot = lambda: copy.deepcopy(net.state_dict())  # noqa: E731
+                snapshot = lambda: copy.deepcopy(average.state_dict())  # noqa: E731
                 if monitor.end_epoch(epoch, losses, None, snapshot, healthy):
                     break
-        self.loss_history_ = monitor.finish(net.load_state_dict)
+        self.loss_history_ = monitor.finish(average.load_state_dict)
         self.best_epoch_ = monitor.best_epoch
+        self.net_ = average
 
     def _epoch(
-        self, train: torch.Tensor, batch: int, optimizer: torch.optim.Optimizer, rng: Any
+        self,
+        train: torch.Tensor,
+        batch: int,
+        optimizer: torch.optim.Optimizer,
+        average: tuple[ARNet, float],
+        rng: np.random.Generator,
     ) -> float:
         self.net_.train()
+        params = list(self.net_.parameters())
+        averaged, decay = list(average[0].parameters()), average[1]
         order = torch.from_numpy(rng.permutation(len(train)))
         total, steps = 0.0, 0
         for start in range(0, len(train) - batch + 1, batch):
@@ -189,17 +202,19 @@ class AutoRegressive(Synthesizer):
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            with torch.no_grad():
+                torch._foreach_lerp_(averaged, params, 1.0 - decay)
             total, steps = total + float(loss.item()), steps + 1
         return total / max(steps, 1)
 
-    def _validation(self, valid: torch.Tensor) -> float:
+    def _validation(self, net: ARNet, valid: torch.Tensor) -> float:
         """Loss of held-out rows in the fixed order (the one sampling uses)."""
-        self.net_.eval()
+        net.eval()
         fixed = np.empty(len(self.order_), dtype=np.int64)
         fixed[self.order_] = np.arange(len(self.order_))
         with torch.inference_mode():
             mask = order_mask(torch.from_numpy(np.tile(fixed, (len(valid), 1))))
-            return float(self.net_.loss(valid, mask).item())
+            return float(net.loss(valid, mask).item())
 
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self._draw(n, rng, {})
