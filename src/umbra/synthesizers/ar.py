@@ -42,7 +42,7 @@ from umbra.synthesizers.base import Synthesizer
 from umbra.synthesizers.registry import register
 from umbra.transforms.base import Block
 
-SAMPLE_BATCH = 50_000
+SAMPLE_BATCH = 8192
 MIN_VALIDATION_ROWS = 200
 EMA_MAX = 0.998
 
@@ -80,7 +80,7 @@ class AutoRegressive(Synthesizer):
         epochs: int = 100,
         batch_size: int = 512,
         hidden: int = 128,
-        layers: int = 2,
+        layers: int = 1,
         dropout: float = 0.1,
         learning_rate: float = 3e-3,
         n_bins: int = 64,
@@ -240,8 +240,9 @@ class AutoRegressive(Synthesizer):
                 context += net.embed.weight[net.offsets[block] + tokens[0, block]]
             for block in (b for b in self.order_ if b not in fixed):
                 logits = net.logits(context, block)
-                logits[:, ~torch.from_numpy(vocab.seen[block])] = -torch.inf
-                cdf = torch.softmax(logits, dim=1).cumsum(dim=1)
+                if not vocab.seen[block].all():
+                    logits[:, ~torch.from_numpy(vocab.seen[block])] = -torch.inf
+                cdf = (logits - logits.max(dim=1, keepdim=True).values).exp_().cumsum(dim=1)
                 u = torch.from_numpy(rng.random((n, 1), dtype=np.float32)) * cdf[:, -1:]
                 drawn = torch.searchsorted(cdf, u).clamp_(max=cdf.shape[1] - 1)[:, 0]
                 tokens[:, block] = drawn

@@ -90,6 +90,7 @@ class NumericalEncoder(Encoder):
             self.method = "bins"  # a short integer range is best modelled as categories
         if self.method == "bgm":
             self.modes = ModeNormalizer.fit(finite, rng).state()
+            self.learned.append(f"modes of {self.spec.name!r}")
         elif self.method == "bins":
             self.edges = self._edges()
         elif self.method == "quantile":

@@ -2,7 +2,7 @@
 
 A value that holds a noticeable share of the rows (0 in a capital-gain column, 40 in weekly hours,
 each age) becomes a token of its own and comes back exactly. The other values are cut into bins
-at their quantiles, finer in the tails (the 0.1%, 0.5% and 1% levels on each side), so that the
+at their quantiles, finer in the tails (the 0.1%, 0.2%, 0.5%, 1% and 2% levels on each side), so that the
 tails keep their shape; a bin decodes to a uniform draw inside it, never to a stored real value.
 Every point and every bin holds at least ``min_rows`` training rows, so no token stands for one
 person's value.
@@ -11,12 +11,12 @@ Example:
     >>> values = np.r_[np.zeros(500), np.arange(1.0, 501.0)]
     >>> points, edges = fit_tokens(values, (0.0, 500.0), integer=True, n_bins=8, min_rows=10)
     >>> points.tolist(), len(edges) - 1
-    ([0.0], 8)
+    ([0.0], 10)
     >>> codes = encode_tokens(np.array([0.0, 250.0]), points, edges)
     >>> codes.tolist()
-    [0, 4]
+    [0, 5]
     >>> back = decode_tokens(codes, points, edges, np.random.default_rng(0))
-    >>> float(back[0]), bool(edges[3] <= back[1] < edges[4])
+    >>> float(back[0]), bool(edges[4] <= back[1] < edges[5])
     (0.0, True)
 """
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-TAIL_LEVELS = (0.001, 0.005, 0.01)
+TAIL_LEVELS = (0.001, 0.002, 0.005, 0.01, 0.02)
 POINT_SHARE = 0.25  # a value is a point when it holds this share of one bin's rows
 
 

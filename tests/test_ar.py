@@ -1,0 +1,117 @@
+"""The autoregressive default model: quantile tokens, rare-value protection, any-subset
+conditioning, quality on real data, bad hyperparameters."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import umbra
+from umbra.evaluation.fidelity import column_metrics, pair_metrics
+from umbra.evaluation.prepare import prepare
+from umbra.evaluation.result import Evaluation
+from umbra.exceptions import InputError, PrivacyLeakWarning
+from umbra.metadata.spec import ColumnSpec
+from umbra.synthesizers.ar import AutoRegressive
+from umbra.transforms.numeric import MIN_TOKEN_ROWS, NumericalEncoder
+from umbra.transforms.quantile import encode_tokens, fit_tokens
+
+
+def fit_ar(df: pd.DataFrame, **params: object) -> AutoRegressive:
+    meta = umbra.Metadata.detect(df, warn=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrivacyLeakWarning)
+        model = umbra.create("ar", **{"random_state": 0, **params}).fit(df, metadata=meta)
+    assert isinstance(model, AutoRegressive)
+    return model
+
+
+def test_quantile_tokens_keep_spikes_tails_and_hide_single_values() -> None:
+    rng = np.random.default_rng(0)
+    values = np.r_[np.zeros(3000), rng.lognormal(8, 1.5, 7000).round(0)]
+    points, edges = fit_tokens(
+        values, (0.0, values.max()), integer=True, n_bins=32, min_rows=MIN_TOKEN_ROWS
+    )
+    assert 0.0 in points.tolist()
+    counts = np.bincount(encode_tokens(values, points, edges), minlength=len(points) + 1)
+    assert counts.min() >= MIN_TOKEN_ROWS  # no token stands for fewer rows than that
+    spec = ColumnSpec("x", "numerical", "int64", integer=True, bounds=(0, values.max()))
+    encoder = NumericalEncoder(spec, "c0", "quantile", 32).fit(pd.Series(values), rng)
+    back = encoder.inverse(encoder.transform(pd.Series(values), rng), rng)
+    assert back.dtype == np.int64 and (back == 0).mean() == pytest.approx(0.3, abs=0.002)
+    span = values.max() - values.min()
+    for q in (0.01, 0.5, 0.99):
+        assert abs(np.quantile(back, q) - np.quantile(values, q)) < 0.03 * span
+    assert not set(values[values > np.quantile(values, 0.999)]) & set(back[back > 0].tolist())
+
+
+def test_rare_categories_share_one_token_and_protection_can_be_switched_off() -> None:
+    rng = np.random.default_rng(1)
+    n = 600
+    df = pd.DataFrame({"c": rng.choice(["a", "b"], n), "x": rng.normal(size=n).round(3)})
+    df.loc[:2, "c"] = ["rare1", "rare1", "rare2"]  # 2 rows and 1 row
+    df.loc[:2, "x"] = 9.5
+    protected = fit_ar(df, epochs=3)
+    block = [b.name for b in protected.transformer_.blocks].index("c0.code")
+    categories = protected.transformer_.encoders_[0].categories
+    rare_codes = [categories.index("rare1"), categories.index("rare2")]
+    assert sorted(protected.vocab_.rare[block].tolist()) == sorted(rare_codes)
+    assert protected.vocab_.sizes[block] == 3  # a, b and the shared rare token
+    fake = protected.sample(60, conditions={"c": "rare2"})
+    assert (fake["c"] == "rare2").all() and len(fake) == 60
+    open_model = fit_ar(df, epochs=3, rare_threshold=0)
+    assert open_model.vocab_.rare[block].size == 0 and open_model.vocab_.sizes[block] == 4
+
+
+def test_conditions_on_a_later_column_shape_the_earlier_ones(demo: pd.DataFrame) -> None:
+    """Conditioning on the last column moves the first ones the way the real data does."""
+    model = fit_ar(demo, epochs=60, flexible=0.5)
+    # In GBSG2, "cens" (last column) = 1 goes with more positive nodes (an earlier column).
+    fake = model.sample(3000, conditions={"cens": 1})
+    other = model.sample(3000, conditions={"cens": 0})
+    real_gap = demo.loc[demo.cens == 1, "pnodes"].mean() - demo.loc[demo.cens == 0, "pnodes"].mean()
+    fake_gap = fake["pnodes"].mean() - other["pnodes"].mean()
+    assert real_gap > 2 and fake_gap > 0.5 * real_gap
+    assert (fake["cens"] == 1).all() and (other["cens"] == 0).all()
+
+
+def test_bad_hyperparameters_are_named(demo: pd.DataFrame) -> None:
+    for params, match in (
+        ({"hidden": 0}, "hidden"),
+        ({"rare_threshold": -1}, "rare_threshold"),
+        ({"flexible": 1.5}, "flexible"),
+        ({"dropout": "a"}, "dropout"),
+        ({"early_stopping": "fidelity"}, "early_stopping"),
+        ({"epochs": 0}, "epochs"),
+    ):
+        with pytest.raises(InputError, match=match):
+            fit_ar(demo, **params)
+
+
+def test_history_and_early_stopping(demo: pd.DataFrame) -> None:
+    model = fit_ar(demo, epochs=300, patience=2)
+    history = model.loss_history_
+    assert len(history) < 300 and {"loss", "validation_loss"} <= set(history.columns)
+    best = history.loc[history["epoch"] == model.best_epoch_, "validation_loss"].iloc[0]
+    assert best == pytest.approx(history["validation_loss"].min())
+
+
+@pytest.mark.shared_data
+def test_quality_on_adult(adult: pd.DataFrame) -> None:
+    """A short fit on 8,000 real rows already keeps the marginals and the pairs."""
+    train, holdout = umbra.split_holdout(adult.head(10_000), 0.2, random_state=0)
+    model = fit_ar(train, epochs=12)
+    fake = model.sample(len(train))
+    tables = prepare(train, fake, model.metadata_, holdout)
+    ev = Evaluation()
+    column_metrics(tables, ev)
+    pair_metrics(tables, ev)
+    assert ev.get("column_shapes").value > 0.97
+    assert ev.get("pair_trends").value > 0.95
+    rich = model.sample(2000, conditions={"income": ">50K"})
+    share = (rich["relationship"] == "Husband").mean()
+    real = (train.loc[train.income == ">50K", "relationship"] == "Husband").mean()
+    assert abs(share - real) < 0.1
