@@ -47,7 +47,7 @@ app = typer.Typer(
     help="Umbra: privacy-preserving synthetic data.",
 )
 console = Console(stderr=True)
-DEFAULT_MODEL = "copula"
+DEFAULT_MODEL = "ar"
 
 NaValues = Annotated[
     list[str] | None,
@@ -399,6 +399,7 @@ def run(args: list[str] | None = None) -> int:
 
     Example:
         >>> run(["models"])
+        ar
         copula
         ctgan
         tvae
