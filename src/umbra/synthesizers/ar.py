@@ -79,13 +79,13 @@ class AutoRegressive(Synthesizer):
         *,
         epochs: int = 100,
         batch_size: int = 512,
-        hidden: int = 128,
+        hidden: int = 96,
         layers: int = 1,
         dropout: float = 0.1,
         learning_rate: float = 3e-3,
         n_bins: int = 64,
         rare_threshold: int = 10,
-        flexible: float = 0.5,
+        flexible: float = 0.25,
         early_stopping: str | None = "loss",
         patience: int = 5,
         verbose: bool = False,
@@ -109,9 +109,8 @@ class AutoRegressive(Synthesizer):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise InputError(f"{name} must be a positive integer, received {value!r}")
         threshold = self.rare_threshold
-        if isinstance(threshold, bool) or not isinstance(threshold, numbers.Integral):
-            raise InputError(f"rare_threshold must be an integer >= 0, received {threshold!r}")
-        if threshold < 0:
+        integral = isinstance(threshold, numbers.Integral) and not isinstance(threshold, bool)
+        if not integral or threshold < 0:
             raise InputError(f"rare_threshold must be an integer >= 0, received {threshold!r}")
         for name, low, high in (("dropout", 0, 0.9), ("flexible", 0, 1), ("learning_rate", 0, 1)):
             value = getattr(self, name)
@@ -192,8 +191,9 @@ class AutoRegressive(Synthesizer):
         rng: np.random.Generator,
     ) -> float:
         self.net_.train()
-        params = list(self.net_.parameters())
-        averaged, decay = list(average[0].parameters()), average[1]
+        params: list[torch.Tensor] = list(self.net_.parameters())
+        averaged: list[torch.Tensor] = list(average[0].parameters())
+        decay = average[1]
         order = torch.from_numpy(rng.permutation(len(train)))
         total, steps = 0.0, 0
         for start in range(0, len(train) - batch + 1, batch):
@@ -237,7 +237,7 @@ class AutoRegressive(Synthesizer):
             context = torch.zeros(n, net.embed.embedding_dim)
             for block, code in fixed.items():
                 tokens[:, block] = int(vocab.token_of(block)[code])
-                context += net.embed.weight[net.offsets[block] + tokens[0, block]]
+                context += net.embed_column(block, tokens[:, block])
             for block in (b for b in self.order_ if b not in fixed):
                 logits = net.logits(context, block)
                 if not vocab.seen[block].all():
@@ -246,7 +246,7 @@ class AutoRegressive(Synthesizer):
                 u = torch.from_numpy(rng.random((n, 1), dtype=np.float32)) * cdf[:, -1:]
                 drawn = torch.searchsorted(cdf, u).clamp_(max=cdf.shape[1] - 1)[:, 0]
                 tokens[:, block] = drawn
-                context += net.embed(drawn + net.offsets[block])
+                context += net.embed_column(block, drawn)
         codes = vocab.decode(tokens.numpy(), rng)
         for block, code in fixed.items():
             codes[:, block] = code

@@ -78,9 +78,7 @@ class Synthesizer(ABC):
                 stacklevel=2,
             )
         rng = make_rng(self.random_state)
-        transformer = TableTransformer(
-            meta, **self._encoding(), random_state=spawn(rng)
-        ).fit(data)
+        transformer = TableTransformer(meta, **self._encoding(), random_state=spawn(rng)).fit(data)
         _warn_learned(meta.learned_from_data() + transformer.learned_)
         encoded = transformer.transform(data).to_numpy()
         self._fit(encoded, transformer.blocks, rng)

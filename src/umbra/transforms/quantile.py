@@ -2,8 +2,9 @@
 
 A value that holds a noticeable share of the rows (0 in a capital-gain column, 40 in weekly hours,
 each age) becomes a token of its own and comes back exactly. The other values are cut into bins
-at their quantiles, finer in the tails (the 0.1%, 0.2%, 0.5%, 1% and 2% levels on each side), so that the
-tails keep their shape; a bin decodes to a uniform draw inside it, never to a stored real value.
+at their quantiles, finer in the tails (the 0.1%, 0.2%, 0.5%, 1% and 2% levels on each side),
+so that the tails keep their shape; a bin decodes to a uniform draw inside it, never to a stored
+real value.
 Every point and every bin holds at least ``min_rows`` training rows, so no token stands for one
 person's value.
 

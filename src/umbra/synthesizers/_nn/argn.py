@@ -47,6 +47,8 @@ class ARNet(nn.Module):
         dropout: dropout after each hidden layer (training only).
     """
 
+    offsets: torch.Tensor
+
     def __init__(self, sizes: list[int], hidden: int, layers: int, dropout: float) -> None:
         super().__init__()
         columns = len(sizes)
@@ -66,6 +68,10 @@ class ARNet(nn.Module):
     def embeddings(self, tokens: torch.Tensor) -> torch.Tensor:
         """``(B, C)`` tokens to ``(B, C, hidden)`` embeddings."""
         return self.embed(tokens + self.offsets)
+
+    def embed_column(self, column: int, tokens: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` tokens of one column to their ``(B, hidden)`` embeddings."""
+        return self.embed(tokens + self.offsets[column])
 
     def features(self, context: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
         """``(B, K, hidden)`` summed contexts for target ``columns`` to their last features."""
