@@ -86,8 +86,9 @@ class ARNet(nn.Module):
         context = torch.bmm(mask, self.embeddings(tokens))
         x = self.features(context, torch.arange(tokens.shape[1]))
         total = tokens.new_zeros((), dtype=torch.float32)
-        for j, head in enumerate(self.heads):
-            total = total + F.cross_entropy(head(x[:, j]), tokens[:, j], reduction="sum")
+        # unbind, not x[:, j]: one gradient buffer for all columns instead of one per column
+        for j, (head, part) in enumerate(zip(self.heads, x.unbind(dim=1), strict=True)):
+            total = total + F.cross_entropy(head(part), tokens[:, j], reduction="sum")
         return total / max(len(tokens), 1)
 
     def logits(self, context: torch.Tensor, column: int) -> torch.Tensor:
