@@ -5,7 +5,8 @@ uniform draw inside the bin; categories: their codes, those seen in fewer than
 ``rare_threshold`` rows merged into one shared token). A small network predicts each column from
 the columns before it (see :mod:`umbra.synthesizers._nn.argn`). Part of every batch is trained in
 a random column order per row, so the model learns to continue from *any* subset of known
-columns: conditions are placed first and the other columns generated after them.
+columns: rare conditions are placed first and the other columns generated after them (common
+ones are met by rejection from the model's joint distribution, which is exact).
 
 Example:
     >>> import pandas as pd, umbra
@@ -45,6 +46,7 @@ from umbra.transforms.base import Block
 SAMPLE_BATCH = 8192
 MIN_VALIDATION_ROWS = 200
 EMA_MAX = 0.998
+REJECTION_MIN = 0.02  # conditions at least this likely are met by rejection
 
 
 @register
@@ -79,15 +81,15 @@ class AutoRegressive(Synthesizer):
         *,
         epochs: int = 100,
         batch_size: int = 512,
-        hidden: int = 96,
+        hidden: int = 80,
         layers: int = 1,
         dropout: float = 0.1,
-        learning_rate: float = 3e-3,
+        learning_rate: float = 2e-3,
         n_bins: int = 64,
         rare_threshold: int = 10,
-        flexible: float = 0.25,
+        flexible: float = 0.5,
         early_stopping: str | None = "loss",
-        patience: int = 5,
+        patience: int = 8,
         verbose: bool = False,
         random_state: RandomState = None,
     ) -> None:
@@ -220,8 +222,26 @@ class AutoRegressive(Synthesizer):
         return self._draw(n, rng, {})
 
     def _sample_fixed(self, n: int, rng: np.random.Generator, fixed: dict[int, int]) -> np.ndarray:
-        """Generate with the ``fixed`` codes known first, then every other column after them."""
+        """Rows for conditions on discrete blocks (``fixed``: block -> code).
+
+        A common combination is met by rejection from the model's own joint distribution (the
+        caller keeps the matching rows), which is exact; a rare one (below ``REJECTION_MIN`` by
+        the model's marginals) is generated with the fixed codes known first and every other
+        column after them, as the random-order training allows.
+        """
+        if self._marginal_share(fixed) >= REJECTION_MIN:
+            return self._draw(n, rng, {})
         return self._draw(n, rng, fixed)
+
+    def _marginal_share(self, fixed: dict[int, int]) -> float:
+        """The model's probability of the fixed tokens, each given no other column, multiplied."""
+        share = 1.0
+        with torch.inference_mode():
+            for block, code in fixed.items():
+                token = int(self.vocab_.token_of(block)[code])
+                logits = self.net_.logits(torch.zeros(1, self.net_.embed.embedding_dim), block)
+                share *= float(torch.softmax(logits, dim=1)[0, token])
+        return share
 
     def _draw(self, n: int, rng: np.random.Generator, fixed: dict[int, int]) -> np.ndarray:
         parts = [
@@ -232,22 +252,22 @@ class AutoRegressive(Synthesizer):
 
     def _draw_batch(self, n: int, rng: np.random.Generator, fixed: dict[int, int]) -> np.ndarray:
         net, vocab = self.net_, self.vocab_
-        tokens = torch.zeros((n, len(self.order_)), dtype=torch.long)
+        tokens = torch.zeros((len(self.order_), n), dtype=torch.long)  # a row per block
         with torch.inference_mode():
             context = torch.zeros(n, net.embed.embedding_dim)
             for block, code in fixed.items():
-                tokens[:, block] = int(vocab.token_of(block)[code])
-                context += net.embed_column(block, tokens[:, block])
+                tokens[block] = int(vocab.token_of(block)[code])
+                context += net.embed_column(block, tokens[block])
             for block in (b for b in self.order_ if b not in fixed):
                 logits = net.logits(context, block)
                 if not vocab.seen[block].all():
                     logits[:, ~torch.from_numpy(vocab.seen[block])] = -torch.inf
-                cdf = (logits - logits.max(dim=1, keepdim=True).values).exp_().cumsum(dim=1)
-                u = torch.from_numpy(rng.random((n, 1), dtype=np.float32)) * cdf[:, -1:]
+                cdf = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_().cumsum(dim=1)
+                u = torch.from_numpy(rng.random((n, 1), dtype=np.float32)).mul_(cdf[:, -1:])
                 drawn = torch.searchsorted(cdf, u).clamp_(max=cdf.shape[1] - 1)[:, 0]
-                tokens[:, block] = drawn
+                tokens[block] = drawn
                 context += net.embed_column(block, drawn)
-        codes = vocab.decode(tokens.numpy(), rng)
+        codes = vocab.decode(tokens.numpy().T, rng)
         for block, code in fixed.items():
             codes[:, block] = code
         return codes.astype(float)

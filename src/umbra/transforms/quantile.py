@@ -3,8 +3,8 @@
 A value that holds a noticeable share of the rows (0 in a capital-gain column, 40 in weekly hours,
 each age) becomes a token of its own and comes back exactly. The other values are cut into bins
 at their quantiles, finer in the tails (the 0.1%, 0.2%, 0.5%, 1% and 2% levels on each side),
-so that the tails keep their shape; a bin decodes to a uniform draw inside it, never to a stored
-real value.
+so that the tails keep their shape; a bin decodes to a uniform draw inside it (log-uniform for
+the wide bins of heavy tails), never to a stored real value.
 Every point and every bin holds at least ``min_rows`` training rows, so no token stands for one
 person's value.
 
@@ -27,6 +27,7 @@ import numpy as np
 
 TAIL_LEVELS = (0.001, 0.002, 0.005, 0.01, 0.02)
 POINT_SHARE = 0.25  # a value is a point when it holds this share of one bin's rows
+WIDE = 10.0  # a bin wider than this factor (on one side of zero) is drawn log-uniformly
 
 
 def fit_tokens(
@@ -97,6 +98,23 @@ def decode_tokens(
     out[is_point] = points[codes[is_point]]
     bins = codes[~is_point] - len(points)
     if len(bins):
-        low, high = edges[bins], edges[bins + 1]
-        out[~is_point] = low + rng.random(len(bins)) * (high - low)
+        out[~is_point] = _inside(edges[bins], edges[bins + 1], rng.random(len(bins)))
+    return out
+
+
+def _inside(low: np.ndarray, high: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A draw inside each ``[low, high)``: uniform, or log-uniform where the bin lies on one
+    side of zero and spans more than a factor of ``WIDE`` (the heavy tails), so that most draws
+    stay near the inner edge as they do in the data.
+
+    Example:
+        >>> _inside(np.array([0.0, 10.0]), np.array([1.0, 10_000.0]), np.array([0.5, 0.5])).round(1)
+        array([  0.5, 316.2])
+    """
+    out = low + u * (high - low)
+    magnitude = np.minimum(np.abs(low), np.abs(high))
+    wide = (low * high > 0) & (np.maximum(np.abs(low), np.abs(high)) > WIDE * magnitude)
+    if wide.any():
+        lo, hi = np.log(np.abs(low[wide])), np.log(np.abs(high[wide]))
+        out[wide] = np.sign(low[wide]) * np.exp(lo + u[wide] * (hi - lo))
     return out
