@@ -4,6 +4,7 @@ conditioning, quality on real data, bad hyperparameters."""
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -115,3 +116,11 @@ def test_quality_on_adult(adult: pd.DataFrame) -> None:
     share = (rich["relationship"] == "Husband").mean()
     real = (train.loc[train.income == ">50K", "relationship"] == "Husband").mean()
     assert abs(share - real) < 0.1
+
+
+def test_a_table_of_identifiers_only_needs_no_training(tmp_path: Path) -> None:
+    df = pd.DataFrame({"id": [f"P{i:04d}" for i in range(300)]})
+    model = fit_ar(df, epochs=2)
+    assert len(model.loss_history_) == 0
+    fake = umbra.load(model.save(tmp_path / "ids.umbra")).sample(5)
+    assert fake.shape == (5, 1) and fake["id"].str.len().eq(5).all()

@@ -136,7 +136,11 @@ class AutoRegressive(Synthesizer):
         train, valid = tokens[order[size:]], tokens[order[:size]]
         with seeded(rng):
             self.net_ = self._build()
-            self._train(train, valid, rng)
+            if blocks:
+                self._train(train, valid, rng)
+            else:  # only regenerated columns (identifiers, personal data): nothing to learn
+                self.loss_history_ = pd.DataFrame({"epoch": [], "loss": [], "seconds": []})
+                self.best_epoch_ = 0
         self.net_.eval()
 
     def _build(self) -> ARNet:
