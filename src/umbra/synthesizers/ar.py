@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import inspect
 import numbers
 from typing import Any
 
@@ -106,22 +107,33 @@ class AutoRegressive(Synthesizer):
         check_training_params(self.epochs, self.batch_size, self.early_stopping, self.patience)
         if self.early_stopping == "fidelity":
             raise InputError("early_stopping for 'ar' must be 'loss' or None, received 'fidelity'")
-        for name in ("hidden", "layers", "n_bins"):
+        for name, low in (("hidden", 1), ("layers", 1), ("n_bins", 1), ("rare_threshold", 0)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise InputError(f"{name} must be a positive integer, received {value!r}")
-        threshold = self.rare_threshold
-        integral = isinstance(threshold, numbers.Integral) and not isinstance(threshold, bool)
-        if not integral or threshold < 0:
-            raise InputError(f"rare_threshold must be an integer >= 0, received {threshold!r}")
-        for name, low, high in (("dropout", 0, 0.9), ("flexible", 0, 1), ("learning_rate", 0, 1)):
+            integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            if not integral or value < low:
+                raise InputError(
+                    f"{name} must be an integer >= {low}, received {value!r} "
+                    f"(the default is {self._default(name)})"
+                )
+        for name, span in (
+            ("dropout", "[0, 0.9]"),
+            ("flexible", "[0, 1]"),
+            ("learning_rate", "(0, 1]"),
+        ):
             value = getattr(self, name)
             ok = isinstance(value, int | float) and not isinstance(value, bool)
+            low, high = (0.0, 0.9) if name == "dropout" else (0.0, 1.0)
             if not ok or not low <= value <= high or (name == "learning_rate" and value == 0):
-                raise InputError(f"{name} must be a number in [{low}, {high}], received {value!r}")
+                raise InputError(
+                    f"{name} must be a number in {span}, received {value!r} "
+                    f"(the default is {self._default(name)})"
+                )
+
+    @classmethod
+    def _default(cls, name: str) -> Any:
+        return inspect.signature(cls.__init__).parameters[name].default
 
     def _fit(self, encoded: np.ndarray, blocks: list[Block], rng: np.random.Generator) -> None:
-        self._check_params()
         continuous = [b.name for b in blocks if b.kind != "discrete"]
         if continuous:  # cannot happen with quantile encoding; guards a future encoder
             raise InputError(f"the 'ar' model needs discrete blocks, received {continuous}")

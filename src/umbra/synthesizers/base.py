@@ -57,6 +57,7 @@ class Synthesizer(ABC):
 
     def fit(self, data: pd.DataFrame, metadata: Metadata | None = None) -> Self:
         """Learn the table; ``metadata`` defaults to :meth:`Metadata.detect`. Returns ``self``."""
+        self._check_params()
         check_frame(data)
         if len(data) < MIN_ROWS:
             raise InputError(
@@ -88,6 +89,10 @@ class Synthesizer(ABC):
         self.sample_rng_ = spawn(rng)
         self._after_fit()
         return self
+
+    def _check_params(self) -> None:
+        """Raise :class:`InputError` naming a bad hyperparameter (before any work on the data)."""
+        return None
 
     def _encoding(self) -> dict[str, Any]:
         """Options of the :class:`TableTransformer` this model trains on."""

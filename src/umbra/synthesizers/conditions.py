@@ -104,7 +104,8 @@ def _condition(synth: Synthesizer, column: str, value: Any) -> Condition:
     spec = synth.metadata_[column]
     if spec.kind in ("id", "pii"):
         raise ConditionError(
-            f"cannot condition on {column!r}: it is a {spec.kind} column, replaced by fake "
+            f"cannot condition on {column!r}: it is {'an' if spec.kind == 'id' else 'a'} "
+            f"{spec.kind} column, replaced by fake "
             "values that the model does not learn"
         )
     if spec.kind in ("categorical", "boolean"):

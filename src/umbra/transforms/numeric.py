@@ -30,6 +30,7 @@ from umbra.transforms.quantile import decode_tokens, encode_tokens, fit_tokens, 
 
 STATUSES = ("value", "null", "+inf", "-inf")
 METHODS = ("raw", "bgm", "bins", "quantile")
+INT64_LIMIT = 2.0**63
 MIN_TOKEN_ROWS = 10  # rows behind every quantile token (point or bin)
 DAY = 86_400.0
 
@@ -193,7 +194,8 @@ class NumericalEncoder(Encoder):
     def _decode_value(self, encoded: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if self.method == "quantile":
             assert self.points is not None and self.edges is not None
-            return decode_tokens(encoded[:, 0], self.points, self.edges, rng)
+            declared = self.spec.bounds is not None
+            return decode_tokens(encoded[:, 0], self.points, self.edges, rng, declared=declared)
         if self.method == "bins":
             assert self.edges is not None
             codes = np.clip(encoded[:, 0].astype(int), 0, len(self.edges) - 2)
@@ -210,8 +212,9 @@ class NumericalEncoder(Encoder):
     def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
         values = self.decode_values(encoded, rng)
         series = pd.Series(values)
-        if self.spec.integer and not np.isnan(values).any() and np.isfinite(values).all():
-            series = series.astype("int64")
+        finite = np.isfinite(values).all()
+        if self.spec.integer and finite and np.abs(values).max(initial=0.0) < INT64_LIMIT:
+            series = series.astype("int64")  # (whole numbers beyond int64 stay floats)
         return restore_dtype(series, self.spec.dtype)
 
 

@@ -27,6 +27,7 @@ import numpy as np
 
 TAIL_LEVELS = (0.001, 0.002, 0.005, 0.01, 0.02)
 POINT_SHARE = 0.25  # a value is a point when it holds this share of one bin's rows
+SPREAD = 3.0  # an outer bin this many times wider than its neighbour is drawn as a tail
 WIDE = 10.0  # a bin wider than this factor (on one side of zero) is drawn log-uniformly
 
 
@@ -89,17 +90,46 @@ def encode_tokens(values: np.ndarray, points: np.ndarray, edges: np.ndarray) -> 
 
 
 def decode_tokens(
-    codes: np.ndarray, points: np.ndarray, edges: np.ndarray, rng: np.random.Generator
+    codes: np.ndarray,
+    points: np.ndarray,
+    edges: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    declared: bool = False,
 ) -> np.ndarray:
-    """Points exactly; bins as uniform draws between their edges."""
+    """Points exactly; bins as draws between their edges.
+
+    With ``declared`` bounds the outer edges are the user's, not the data's extremes, so an
+    outer bin can reach far past the data: it is drawn as a tail that decays away from its
+    inner edge at the scale of the bin next to it (and never crosses the bound).
+    """
     codes = codes.astype(np.int64).clip(0, n_tokens(points, edges) - 1)
     out = np.empty(len(codes))
     is_point = codes < len(points)
     out[is_point] = points[codes[is_point]]
     bins = codes[~is_point] - len(points)
     if len(bins):
-        out[~is_point] = _inside(edges[bins], edges[bins + 1], rng.random(len(bins)))
+        u = rng.random(len(bins))
+        values = _inside(edges[bins], edges[bins + 1], u)
+        if declared and len(edges) > 3:
+            _tails(values, bins, edges, u)
+        out[~is_point] = values
     return out
+
+
+def _tails(values: np.ndarray, bins: np.ndarray, edges: np.ndarray, u: np.ndarray) -> None:
+    """Redraw the outer bins much wider than their neighbours as truncated exponential tails."""
+    last = len(edges) - 2
+    for index, inner, bound, scale in (
+        (0, edges[1], edges[0], edges[2] - edges[1]),
+        (last, edges[-2], edges[-1], edges[-2] - edges[-3]),
+    ):
+        width = abs(bound - inner)
+        chosen = bins == index
+        if width <= SPREAD * scale or not chosen.any():
+            continue
+        reach = -scale * np.log1p(-u[chosen] * -np.expm1(-width / scale))
+        values[chosen] = inner + np.sign(bound - inner) * reach
 
 
 def _inside(low: np.ndarray, high: np.ndarray, u: np.ndarray) -> np.ndarray:

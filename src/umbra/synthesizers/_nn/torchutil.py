@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from umbra.exceptions import InputError
+from umbra.exceptions import InputError, PersistenceError
 
 
 @contextmanager
@@ -65,5 +65,12 @@ def weights(module: nn.Module) -> dict[str, np.ndarray]:
 def load_weights(module: nn.Module, arrays: dict[str, np.ndarray]) -> nn.Module:
     """Load arrays from :func:`weights` into ``module`` (strict: names and shapes must match)."""
     state = {k: torch.as_tensor(np.asarray(v)) for k, v in arrays.items()}
-    module.load_state_dict(state, strict=True)
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[-1].strip()
+        raise PersistenceError(
+            f"the model file's weights do not fit its parameters ({first}); the file was edited "
+            "or damaged: fit the model again and save it."
+        ) from None
     return module.eval()
