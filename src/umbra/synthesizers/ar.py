@@ -115,15 +115,14 @@ class AutoRegressive(Synthesizer):
                     f"{name} must be an integer >= {low}, received {value!r} "
                     f"(the default is {self._default(name)})"
                 )
-        for name, span in (
-            ("dropout", "[0, 0.9]"),
-            ("flexible", "[0, 1]"),
-            ("learning_rate", "(0, 1]"),
+        for name, span, top in (
+            ("dropout", "[0, 0.9]", 0.9),
+            ("flexible", "[0, 1]", 1.0),
+            ("learning_rate", "(0, 1]", 1.0),
         ):
             value = getattr(self, name)
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            low, high = (0.0, 0.9) if name == "dropout" else (0.0, 1.0)
-            if not ok or not low <= value <= high or (name == "learning_rate" and value == 0):
+            if not ok or not 0 <= value <= top or (name == "learning_rate" and value == 0):
                 raise InputError(
                     f"{name} must be a number in {span}, received {value!r} "
                     f"(the default is {self._default(name)})"
