@@ -173,3 +173,16 @@ def test_evaluate_command(demo_csv: Path, tmp_path: Path, demo: pd.DataFrame) ->
 
 def test_demo_output_dir_must_be_a_folder(demo_csv: Path) -> None:
     assert run(["demo", "--output-dir", str(demo_csv)]) == 2
+
+
+def test_holdout_with_other_columns_is_refused_before_training(
+    demo_csv: Path, demo: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "holdout.csv"
+    demo.assign(extra=1).drop(columns=["age"]).to_csv(other, index=False)
+    out = tmp_path / "out.csv"
+    assert run(["synthesize", str(demo_csv), "-o", str(out), "--holdout", str(other)]) == 2
+    captured = capsys.readouterr()
+    said = " ".join((captured.out + captured.err).split())
+    assert "missing ['age'], extra ['extra']" in said and "Fitting" not in said
+    assert not out.exists()

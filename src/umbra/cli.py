@@ -29,6 +29,7 @@ from umbra._console import (
 )
 from umbra._files import check_outputs
 from umbra.evaluation.evaluate import evaluate
+from umbra.evaluation.prepare import same_columns
 from umbra.evaluation.result import Evaluation
 from umbra.evaluation.summary import summarize
 from umbra.exceptions import InputError, ReleaseRefused, UmbraError
@@ -232,7 +233,9 @@ def _split(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The training rows and the holdout: a given file, or 20% of the input set aside."""
     if holdout is not None:
-        return df, _read(holdout, na_values)
+        kept = _read(holdout, na_values)
+        same_columns(list(df.columns), kept, f"holdout ({holdout})")  # before any training
+        return df, kept
     train, kept = split_holdout(df, 0.2, seed)
     console.print(f"Holding out {len(kept):,} random rows the model never sees.")
     return train, kept

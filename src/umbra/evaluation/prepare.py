@@ -79,9 +79,9 @@ def prepare(
             raise InputError(f"the {name} table has no rows; nothing to compare.")
     meta = metadata if metadata is not None else Metadata.detect(real, warn=False)
     meta.validate(real)
-    _same_columns(meta, synthetic, "synthetic")
+    same_columns(meta.names, synthetic, "synthetic")
     if holdout is not None:
-        _same_columns(meta, holdout, "holdout")
+        same_columns(meta.names, holdout, "holdout")
     numeric = [s.name for s in meta if s.kind in ("numerical", "datetime")]
     categorical = [s.name for s in meta if s.kind in ("categorical", "boolean")]
     for spec in meta:
@@ -92,14 +92,23 @@ def prepare(
     return Tables(meta, real, synthetic, holdout, numeric, categorical)
 
 
-def _same_columns(meta: Metadata, frame: pd.DataFrame, name: str) -> None:
+def same_columns(names: list[Any], frame: pd.DataFrame, name: str) -> None:
+    """Raise :class:`InputError` unless ``frame`` has exactly the columns ``names``.
+
+    Example:
+        >>> same_columns(["a"], pd.DataFrame({"a": [1], "b": [2]}), "holdout")
+        Traceback (most recent call last):
+        ...
+        umbra.exceptions.InputError: the holdout table does not have the real table's columns: extra ['b']. Compare tables with the same columns.
+    """  # noqa: E501
     labels_ = list(frame.columns)
-    missing = [c for c in meta.names if c not in labels_]
-    extra = [c for c in labels_ if c not in meta.names]
-    if missing or extra:
+    missing = [c for c in names if c not in labels_]
+    extra = [c for c in labels_ if c not in names]
+    parts = [f"missing {missing}"] * bool(missing) + [f"extra {extra}"] * bool(extra)
+    if parts:
         raise InputError(
-            f"the {name} table does not have the real table's columns: missing {missing}, "
-            f"extra {extra}. Compare tables with the same columns."
+            f"the {name} table does not have the real table's columns: {', '.join(parts)}. "
+            "Compare tables with the same columns."
         )
 
 
