@@ -35,8 +35,11 @@ def test_synthesize_writes_table_and_summary(
 
 
 def test_same_seed_same_output(demo_csv: Path, tmp_path: Path) -> None:
+    # Whatever the gate says of this seed on 549 training rows (ar's membership AUC is near
+    # the 0.60 limit here), the same seed must give the same table: --allow-risky writes it.
     for name in ("a.csv", "b.csv"):
-        assert run(["synthesize", str(demo_csv), "-o", str(tmp_path / name), "--seed", "5"]) == 0
+        args = ["synthesize", str(demo_csv), "-o", str(tmp_path / name), "--seed", "5"]
+        assert run([*args, "--allow-risky"]) == 0
     assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
 
 
