@@ -53,3 +53,4 @@ def test_adult_cli(adult: pd.DataFrame, tmp_path: Path) -> None:
     fake = umbra.read(out, na_values=["?"])
     assert fake.shape == adult.shape
     assert np.array_equal(fake.columns, adult.columns)
+    check_release(adult, fake, Metadata.detect(adult, warn=False))  # the default model (ar)
