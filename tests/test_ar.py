@@ -162,3 +162,19 @@ def test_edited_model_file_is_refused_in_one_line(demo: pd.DataFrame, tmp_path: 
     with pytest.raises(umbra.PersistenceError, match="do not fit its parameters") as caught:
         umbra.load(path)
     assert "\n" not in str(caught.value)
+
+
+def test_conditions_that_can_never_match_fail_at_once(odd: pd.DataFrame) -> None:
+    model = fit_ar(odd.assign(nothing=np.nan), epochs=2)
+    assert model.metadata_["nothing"].kind == "numerical"
+    for conditions, match in (
+        ({"x y (z)": 40.5}, r"whole numbers only; use a range such as x y \(z\)=40..41"),
+        ({"nothing": 1}, "always missing"),
+        ({"nothing": (0, 5)}, "always missing"),
+        ({"empty": 1}, "never saw that value"),
+        ({"const": None}, "no missing values"),
+        ({"const": float("nan")}, "no missing values"),
+    ):
+        with pytest.raises(umbra.ConditionError, match=match):
+            model.sample(5, conditions=conditions)
+    assert model.sample(4, conditions={"x y (z)": None})["x y (z)"].isna().all()

@@ -119,8 +119,18 @@ def _condition(synth: Synthesizer, column: str, value: Any) -> Condition:
         condition = Condition(column, low=low, high=high, is_range=True, convert=convert)
         return _within_bounds(synth, condition)
     if value is None or (isinstance(value, float) and math.isnan(value)):
+        if 1 not in getattr(encoder, "statuses", [1]):  # 1: the null status
+            raise ConditionError(
+                f"cannot condition on {column}=null: {column!r} has no missing values in the "
+                "training data, so the model never generates one"
+            )
         return Condition(column, value=None)
     number = _number(spec, value)
+    if spec.kind == "numerical" and spec.integer and not float(number).is_integer():
+        raise ConditionError(
+            f"cannot condition on {column}={value!r}: {column!r} holds whole numbers only; "
+            f"use a range such as {column}={math.floor(number)}..{math.ceil(number)}"
+        )
     condition = Condition(column, value=number, low=number, high=number, convert=convert)
     return _within_bounds(synth, condition)
 
@@ -129,7 +139,12 @@ def _within_bounds(synth: Synthesizer, condition: Condition) -> Condition:
     """Refuse at once a numeric condition that lies wholly outside the column's bounds."""
     encoder = next(e for e in synth.transformer_.encoders_ if e.spec.name == condition.column)
     bounds = getattr(encoder, "bounds", None)
-    if encoder.spec.kind != "numerical" or bounds is None:
+    if bounds is None:
+        raise ConditionError(
+            f"cannot condition on {condition.describe()}: {condition.column!r} has no values in "
+            "the training data (it is always missing)"
+        )
+    if encoder.spec.kind != "numerical":
         return condition
     if condition.high < bounds[0] or condition.low > bounds[1]:
         raise ConditionError(
