@@ -29,9 +29,9 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812 (the usual name)
 
 from umbra._random import RandomState
-from umbra.exceptions import InputError
 from umbra.synthesizers._nn.layout import Layout
 from umbra.synthesizers._nn.model import NeuralSynthesizer
+from umbra.synthesizers._nn.training import check_positive
 from umbra.synthesizers.registry import register
 
 PENALTY_EVERY = 4
@@ -144,17 +144,14 @@ class CTGAN(NeuralSynthesizer):
         self.gradient_penalty = gradient_penalty
 
     def _check_params(self) -> None:
-        for name in ("embedding_dim", "hidden", "layers", "pac"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"{name} must be a positive integer, received {value!r}")
-        for name in ("learning_rate", "gradient_penalty"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not value > 0:
-                raise InputError(f"{name} must be a positive number, received {value!r}")
+        super()._check_params()
+        check_positive(
+            self,
+            ("embedding_dim", "hidden", "layers", "pac"),
+            ("learning_rate", "gradient_penalty"),
+        )
 
     def _build_generator(self, layout: Layout) -> nn.Module:
-        self._check_params()
         width_in = self.embedding_dim + layout.cond_width
         return Generator(width_in, self.hidden, self.layers, layout.width)
 

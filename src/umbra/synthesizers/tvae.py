@@ -25,9 +25,9 @@ import torch
 from torch import nn
 
 from umbra._random import RandomState
-from umbra.exceptions import InputError
 from umbra.synthesizers._nn.layout import Layout
 from umbra.synthesizers._nn.model import NeuralSynthesizer
+from umbra.synthesizers._nn.training import check_positive
 from umbra.synthesizers.registry import register
 
 
@@ -118,17 +118,10 @@ class TVAE(NeuralSynthesizer):
         self.loss_factor = loss_factor
 
     def _check_params(self) -> None:
-        for name in ("latent_dim", "hidden", "layers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"{name} must be a positive integer, received {value!r}")
-        for name in ("learning_rate", "loss_factor"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not value > 0:
-                raise InputError(f"{name} must be a positive number, received {value!r}")
+        super()._check_params()
+        check_positive(self, ("latent_dim", "hidden", "layers"), ("learning_rate", "loss_factor"))
 
     def _build_generator(self, layout: Layout) -> nn.Module:
-        self._check_params()
         return Decoder(self.latent_dim, layout.cond_width, self.hidden, self.layers, layout.width)
 
     def _build_training(self, layout: Layout, batch: int) -> dict[str, nn.Module]:

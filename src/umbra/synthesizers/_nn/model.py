@@ -84,8 +84,10 @@ class NeuralSynthesizer(Synthesizer):
         """Losses on held-out rows and their conditional vectors (none by default)."""
         return {}
 
-    def _fit(self, encoded: np.ndarray, blocks: list[Block], rng: np.random.Generator) -> None:
+    def _check_params(self) -> None:
         check_training_params(self.epochs, self.batch_size, self.early_stopping, self.patience)
+
+    def _fit(self, encoded: np.ndarray, blocks: list[Block], rng: np.random.Generator) -> None:
         self.layout_ = Layout(blocks)
         train, valid = self._split(len(encoded), rng)
         self.cond_ = CondSampler.from_training(encoded[train], blocks, self.layout_)

@@ -46,6 +46,28 @@ def check_training_params(epochs: Any, batch_size: Any, early_stopping: Any, pat
         )
 
 
+def check_positive(model: Any, integers: tuple[str, ...], numbers: tuple[str, ...]) -> None:
+    """Raise :class:`InputError` naming the first of ``model``'s attributes ``integers`` that is
+    not a positive integer, or ``numbers`` that is not a positive number.
+
+    Example:
+        >>> class M:
+        ...     layers, rate = 0, 0.1
+        >>> check_positive(M(), ("layers",), ("rate",))
+        Traceback (most recent call last):
+        ...
+        umbra.exceptions.InputError: layers must be a positive integer, received 0
+    """
+    for name in integers:
+        value = getattr(model, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"{name} must be a positive integer, received {value!r}")
+    for name in numbers:
+        value = getattr(model, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise InputError(f"{name} must be a positive number, received {value!r}")
+
+
 def fidelity(real: np.ndarray, fake: np.ndarray, layout: Layout) -> float:
     """Similarity in [0, 1] of two encoded tables: marginals and one-hot correlations."""
     scores = []
