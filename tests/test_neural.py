@@ -112,11 +112,20 @@ def test_bad_hyperparameters_are_named(demo: pd.DataFrame) -> None:
     for name, params, match in (
         ("ctgan", {"epochs": 0}, "epochs"),
         ("ctgan", {"pac": -1}, "pac"),
+        ("ctgan", {"moment_matching": -1.0}, "moment_matching"),
         ("tvae", {"early_stopping": "soon"}, "early_stopping"),
         ("tvae", {"learning_rate": "fast"}, "learning_rate"),
     ):
         with pytest.raises(InputError, match=match):
             quiet_fit(name, demo, **params)
+
+
+def test_ctgan_records_its_moment_gap_and_can_switch_it_off(demo: pd.DataFrame) -> None:
+    on = quiet_fit("ctgan", demo, epochs=3, batch_size=100, early_stopping=None)
+    gaps = on.loss_history_["moment_gap"]  # type: ignore[attr-defined]
+    assert (gaps > 0).all() and gaps.iloc[-1] < gaps.iloc[0]
+    off = quiet_fit("ctgan", demo, epochs=1, batch_size=100, moment_matching=0)
+    assert (off.loss_history_["moment_gap"] == 0).all()  # type: ignore[attr-defined]
 
 
 def test_tiny_table_trains_with_a_clamped_batch() -> None:

@@ -144,10 +144,10 @@ def draw_categories(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         >>> draw_categories(np.array([[0.0, 50.0], [50.0, 0.0]]), np.random.default_rng(0)).tolist()
         [1, 0]
     """
-    logits = np.nan_to_num(logits.astype(np.float64), nan=0.0, posinf=1e300, neginf=-1e300)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(shifted)
-    cumulative = np.cumsum(probs, axis=1)
+    logits = np.asarray(logits, dtype=np.float32)
+    if not np.isfinite(logits).all():
+        logits = np.nan_to_num(logits, nan=0.0, posinf=1e30, neginf=-1e30)
+    cumulative = np.exp(logits - logits.max(axis=1, keepdims=True)).cumsum(axis=1)
     u = rng.random(len(logits)) * cumulative[:, -1]
     return np.minimum((cumulative < u[:, None]).sum(axis=1), logits.shape[1] - 1)
 
