@@ -13,8 +13,9 @@ def test_all_is_sorted_and_importable() -> None:
 
 def test_public_names() -> None:
     expected = {
-        "ColumnSpec", "ConditionError", "DataWarning", "Evaluation", "IncompatibleVersionError",
-        "InputError", "Metadata", "MetadataError", "Metric", "NotFittedError",
+        "BudgetExceededError", "ColumnSpec", "ConditionError", "DataWarning", "Evaluation",
+        "IncompatibleVersionError", "InputError", "Ledger", "Metadata", "MetadataError", "Metric",
+        "NotFittedError",
         "OutputExistsError", "PersistenceError", "PrivacyLeakWarning", "ReleaseRefused",
         "Summary", "Synthesizer", "TableTransformer", "TrainingWarning", "UmbraError",
         "UmbraWarning", "__version__", "available", "create", "datasets", "evaluate", "load",

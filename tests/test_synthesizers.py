@@ -29,6 +29,7 @@ FAST: dict[str, dict[str, object]] = {
     "ar": {"epochs": 2},
     "ctgan": {"epochs": 2, "batch_size": 100},
     "tvae": {"epochs": 2, "batch_size": 100},
+    "mst": {"epsilon": None, "iterations": 100},  # the contract; DP needs a declared domain
 }
 
 

@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 from umbra import datasets
 from umbra.evaluation import Evaluation, Metric, Summary, evaluate, summarize
 from umbra.exceptions import (
+    BudgetExceededError,
     ConditionError,
     DataWarning,
     IncompatibleVersionError,
@@ -31,17 +32,20 @@ from umbra.exceptions import (
 )
 from umbra.io import read, write
 from umbra.metadata import ColumnSpec, Metadata
+from umbra.privacy.ledger import Ledger
 from umbra.release import split_holdout
 from umbra.synthesizers import Synthesizer, available, create, load, register
 from umbra.transforms import TableTransformer
 
 __all__ = [
+    "BudgetExceededError",
     "ColumnSpec",
     "ConditionError",
     "DataWarning",
     "Evaluation",
     "IncompatibleVersionError",
     "InputError",
+    "Ledger",
     "Metadata",
     "MetadataError",
     "Metric",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +36,7 @@ from umbra.evaluation.summary import summarize
 from umbra.exceptions import InputError, ReleaseRefused, UmbraError
 from umbra.io.tables import read, table_format, write
 from umbra.metadata.spec import Metadata
+from umbra.privacy.ledger import Ledger, fingerprint
 from umbra.release import GateOptions, report_paths, split_holdout
 from umbra.synthesizers import available, create, load
 from umbra.synthesizers.base import Synthesizer
@@ -57,6 +59,15 @@ NaValues = Annotated[
     ),
 ]
 Force = Annotated[bool, typer.Option("--force", help="Replace existing output files.")]
+Epsilon = Annotated[
+    float | None,
+    typer.Option("--epsilon", help="Differential-privacy budget (models that support it)."),
+]
+Delta = Annotated[float, typer.Option("--delta", help="Differential-privacy delta, below 1/n.")]
+LedgerPath = Annotated[
+    Path | None,
+    typer.Option("--ledger", help="Privacy ledger (default: $UMBRA_LEDGER or ~/.umbra)."),
+]
 Seed = Annotated[
     int | None, typer.Option("--seed", min=0, help="Random seed for reproducible output.")
 ]
@@ -82,15 +93,36 @@ def _metadata(df: pd.DataFrame, path: Path | None) -> Metadata:
         return Metadata.detect(df, warn=False)
 
 
-def _fit(df: pd.DataFrame, meta: Metadata, model: str, seed: int | None) -> Synthesizer:
+@dataclass(frozen=True)
+class DP:
+    """The CLI's privacy options; ``source`` is the fingerprint the spend is booked against."""
+
+    epsilon: float | None
+    delta: float
+    ledger: Path | None
+    source: str | None = None
+
+
+def _fit(
+    df: pd.DataFrame, meta: Metadata, model: str, seed: int | None, dp: DP | None = None
+) -> Synthesizer:
     label = f"Fitting {model} on {len(df):,} rows x {df.shape[1]} columns"
-    if "verbose" in get_model(model).param_names():  # trained models show their own progress
-        synth = create(model, random_state=seed, verbose=True)
+    params: dict[str, object] = {"random_state": seed}
+    if dp is not None and dp.epsilon is not None:
+        if "epsilon" not in get_model(model).param_names():
+            dp_models = [m for m in available() if "epsilon" in get_model(m).param_names()]
+            raise InputError(
+                f"--epsilon: model {model!r} has no differential privacy; use one of {dp_models}"
+            )
+        params |= {"epsilon": dp.epsilon, "delta": dp.delta}
+    trained = "verbose" in get_model(model).param_names()  # these show their own progress
+    synth = create(model, **params, **({"verbose": True} if trained else {}))
+    ledger = None if dp is None or dp.epsilon is None else Ledger(dp.ledger)
+    if trained:
         console.print(label)
-        return synth.fit(df, metadata=meta)
-    synth = create(model, random_state=seed)
+        return synth.fit(df, metadata=meta, ledger=ledger, source=dp and dp.source)
     with stage(console, label):
-        return synth.fit(df, metadata=meta)
+        return synth.fit(df, metadata=meta, ledger=ledger, source=dp and dp.source)
 
 
 def _conditions(items: list[str] | None) -> dict[str, object]:
@@ -187,6 +219,9 @@ def synthesize(
         bool, typer.Option("--allow-risky", help="Write even if privacy checks fail.")
     ] = False,
     na_values: NaValues = None,
+    epsilon: Epsilon = None,
+    delta: Delta = 1e-9,
+    ledger: LedgerPath = None,
     force: Force = False,
 ) -> None:
     """Fit a model on INPUT, sample, audit privacy, and write the table only if it passes."""
@@ -200,7 +235,8 @@ def synthesize(
     df = _read(input, na_values)
     train, kept = _split(df, holdout, na_values, seed)
     meta = _metadata(train, metadata)
-    synth = _fit(train, meta, model, seed)
+    dp = DP(epsilon, delta, ledger, fingerprint(df))  # the spend is on the whole input
+    synth = _fit(train, meta, model, seed, dp)
     n = len(df) if rows is None else rows
     with stage(console, f"Sampling {n:,} rows"):
         fake = synth.sample(n, conditions=conditions)
@@ -315,13 +351,16 @@ def fit(
     seed: Seed = None,
     metadata: Annotated[Path | None, typer.Option("--metadata", help="Metadata JSON.")] = None,
     na_values: NaValues = None,
+    epsilon: Epsilon = None,
+    delta: Delta = 1e-9,
+    ledger: LedgerPath = None,
     force: Force = False,
 ) -> None:
     """Fit a model on INPUT and save it."""
     _suffix(output, ".umbra", "model")
     check_outputs([output], [input, metadata], force=force)
     df = _read(input, na_values)
-    synth = _fit(df, _metadata(df, metadata), model, seed)
+    synth = _fit(df, _metadata(df, metadata), model, seed, DP(epsilon, delta, ledger))
     synth.save(output, force=force)
     console.print(f"Model written to {output}")
 
@@ -381,6 +420,45 @@ def demo(
     console.print(f"Open {output_dir / 'report.html'} in a browser to read the report.")
 
 
+@app.command("ledger")
+def ledger_command(
+    source: Annotated[
+        str | None, typer.Argument(help="A data file, or a source fingerprint (or its start).")
+    ] = None,
+    cap: Annotated[
+        float | None, typer.Option("--cap", help="Set the source's total epsilon cap.")
+    ] = None,
+    ledger: LedgerPath = None,
+    na_values: NaValues = None,
+) -> None:
+    """Show the privacy spent on SOURCE (every source without one), or set its cap."""
+    book = Ledger(ledger)
+    key = None
+    if source is not None:
+        key = fingerprint(_read(Path(source), na_values)) if Path(source).is_file() else source
+    if cap is not None:
+        if key is None:
+            raise InputError("--cap needs a SOURCE (a data file or its fingerprint)")
+        book.set_cap(key, epsilon=cap)
+        console.print(f"Cap of source {key} set to epsilon {cap:g}")
+    entries = book.entries(key)
+    keys = sorted({e["source"] for e in entries})
+    if not keys:
+        console.print(f"No spends recorded{f' for {key}' if key else ''} in {book.path}")
+    for item in keys:
+        total = book.total(item)
+        for e in (e for e in entries if e["source"] == item and "epsilon" in e):
+            console.print(
+                f"  {e['time']}  {e['mechanism']:<8} epsilon {e['epsilon']:g}  "
+                f"delta {e['delta']:.1g}  model {e['model_id']}"
+            )
+        capped = "no cap" if total.cap is None else f"cap {total.cap:g}"
+        console.print(
+            f"source {item}: {total.spends} spend(s), total epsilon {total.epsilon:.3g}, "
+            f"delta {total.delta:.2g} ({capped})"
+        )
+
+
 @app.command()
 def models() -> None:
     """List the available models."""
@@ -405,6 +483,7 @@ def run(args: list[str] | None = None) -> int:
         ar
         copula
         ctgan
+        mst
         tvae
         0
     """

@@ -58,6 +58,10 @@ class ConditionError(UmbraError, ValueError):
     """Conditions for sampling name an unknown column or a value the model cannot produce."""
 
 
+class BudgetExceededError(UmbraError):
+    """A fit would spend more privacy budget on a source than its cap in the ledger allows."""
+
+
 class ReleaseRefused(UmbraError):  # noqa: N818 (the name the design uses)
     """The release gate refused to write a synthetic table that failed privacy checks."""
 
@@ -89,6 +93,7 @@ class TrainingWarning(UmbraWarning):
 
 
 __all__ = [
+    "BudgetExceededError",
     "ConditionError",
     "DataWarning",
     "IncompatibleVersionError",

@@ -16,6 +16,7 @@ import copy
 import inspect
 import numbers
 import os
+import uuid
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ from umbra._random import RandomState, make_rng, spawn
 from umbra.exceptions import InputError, NotFittedError, PrivacyLeakWarning
 from umbra.metadata.detect import check_frame
 from umbra.metadata.spec import Metadata
+from umbra.privacy.ledger import Ledger
 from umbra.transforms.base import Block
 from umbra.transforms.table import TableTransformer
 
@@ -55,8 +57,20 @@ class Synthesizer(ABC):
         """Hyperparameters as given to ``__init__``."""
         return {name: getattr(self, name) for name in self.param_names()}
 
-    def fit(self, data: pd.DataFrame, metadata: Metadata | None = None) -> Self:
-        """Learn the table; ``metadata`` defaults to :meth:`Metadata.detect`. Returns ``self``."""
+    def fit(
+        self,
+        data: pd.DataFrame,
+        metadata: Metadata | None = None,
+        *,
+        ledger: Ledger | None = None,
+        source: pd.DataFrame | str | None = None,
+    ) -> Self:
+        """Learn the table; ``metadata`` defaults to :meth:`Metadata.detect`. Returns ``self``.
+
+        With a :class:`~umbra.privacy.ledger.Ledger`, a differentially private fit records its
+        spend before training (and is refused past the cap) against ``source``: the dataset
+        ``data`` was drawn from, or its fingerprint (default: ``data`` itself).
+        """
         self._check_params()
         check_frame(data)
         if len(data) < MIN_ROWS:
@@ -71,6 +85,9 @@ class Synthesizer(ABC):
             raise InputError(f"metadata must be a umbra.Metadata, received {type(meta).__name__}")
         meta.validate(data)
         meta.columns.sort(key=lambda spec: list(data.columns).index(spec.name))
+        self._check_metadata(meta, len(data))
+        if ledger is not None:
+            self._record_spend(ledger, data if source is None else source)
         if len(data) < FEW_ROWS:
             warnings.warn(
                 f"the table has only {len(data)} rows: synthetic rows will often repeat real "
@@ -93,6 +110,24 @@ class Synthesizer(ABC):
     def _check_params(self) -> None:
         """Raise :class:`InputError` naming a bad hyperparameter (before any work on the data)."""
         return None
+
+    def _check_metadata(self, meta: Metadata, n_rows: int) -> None:
+        """Raise :class:`InputError` when the model cannot train on this schema."""
+        return None
+
+    def _record_spend(self, ledger: Ledger, data: pd.DataFrame | str) -> None:
+        """Write this fit's privacy spend to ``ledger`` (models without DP spend nothing)."""
+        epsilon = getattr(self, "epsilon", None)
+        if epsilon is None:
+            return
+        from umbra.privacy.accounting import rho_for
+
+        self.model_id_ = uuid.uuid4().hex[:12]
+        delta = float(getattr(self, "delta", 0.0))
+        ledger.spend(
+            data, self.name, epsilon=epsilon, delta=delta, rho=rho_for(epsilon, delta),
+            model_id=self.model_id_,
+        )  # fmt: skip
 
     def _encoding(self) -> dict[str, Any]:
         """Options of the :class:`TableTransformer` this model trains on."""

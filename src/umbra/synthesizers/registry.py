@@ -19,6 +19,7 @@ _REGISTRY: dict[str, type[Synthesizer]] = {}
 _LAZY = {
     "ar": "umbra.synthesizers.ar",
     "ctgan": "umbra.synthesizers.ctgan",
+    "mst": "umbra.synthesizers.mst",
     "tvae": "umbra.synthesizers.tvae",
 }
 S = TypeVar("S", bound=type[Synthesizer])

@@ -124,7 +124,10 @@ class NumericalEncoder(Encoder):
         low, high = self.bounds
         if self.spec.integer and high - low + 1 <= self.n_bins:
             return np.arange(low - 0.5, high + 1.0)
-        return np.linspace(low, high, self.n_bins + 1)
+        if high - low <= 0 or self.n_bins < 3:
+            return np.linspace(low, high, self.n_bins + 1)
+        # the bounds are bins of their own (no width): a mass at a bound comes back exactly
+        return np.concatenate([[low], np.linspace(low, high, self.n_bins - 1), [high]])
 
     def blocks(self) -> list[Block]:
         out = []
@@ -163,7 +166,10 @@ class NumericalEncoder(Encoder):
             elif self.method == "bins":
                 assert self.edges is not None
                 codes = np.searchsorted(self.edges, filled, side="right") - 1
-                columns.append(np.clip(codes, 0, len(self.edges) - 2).astype(float))
+                codes = np.clip(codes, 0, len(self.edges) - 2)
+                codes[filled <= self.edges[0]] = 0
+                codes[filled >= self.edges[-1]] = len(self.edges) - 2
+                columns.append(codes.astype(float))
             elif self.method == "bgm":
                 alpha, mode = self._normalizer().transform(filled, rng)
                 columns += [alpha, mode.astype(float)]

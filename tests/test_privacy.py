@@ -1,0 +1,205 @@
+"""Differential privacy: accounting properties, the ledger, MST's guarantee and exact sampler."""
+
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import umbra
+from umbra.exceptions import BudgetExceededError, InputError
+from umbra.privacy.accounting import check_budget, delta_for, epsilon_for, gaussian_sigma, rho_for
+from umbra.privacy.ledger import Ledger, fingerprint
+from umbra.privacy.marginals import marginal, sample_tree, select_tree, tree_order
+
+EPSILONS = st.floats(0.01, 20.0)
+DELTAS = st.floats(1e-12, 1e-3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(EPSILONS, DELTAS)
+def test_calibrated_rho_never_overshoots_the_target(epsilon: float, delta: float) -> None:
+    rho = rho_for(epsilon, delta)
+    assert rho > 0
+    assert delta_for(rho, epsilon) <= delta
+    assert epsilon_for(rho, delta) <= epsilon * (1 + 1e-9)
+    # the noise for a sensitivity-1 count at that rho is what the Gaussian mechanism needs
+    assert gaussian_sigma(rho) == pytest.approx(1 / math.sqrt(2 * rho))
+
+
+@settings(max_examples=40, deadline=None)
+@given(EPSILONS, EPSILONS, DELTAS)
+def test_composition_is_monotone(e1: float, e2: float, delta: float) -> None:
+    low, high = sorted([e1, e2])
+    assert rho_for(low, delta) <= rho_for(high, delta)
+    rho = rho_for(e1, delta)
+    assert epsilon_for(rho + rho_for(e2, delta), delta) >= epsilon_for(rho, delta)
+
+
+@pytest.mark.parametrize(
+    ("epsilon", "delta", "match"),
+    [
+        (0, 1e-6, "epsilon must be a number > 0"),
+        (-1.0, 1e-6, "epsilon"),
+        (float("inf"), 1e-6, "epsilon"),
+        (float("nan"), 1e-6, "epsilon"),
+        (True, 1e-6, "epsilon"),
+        ("1", 1e-6, "epsilon"),
+        (1.0, 0.0, "delta must be a number strictly between 0 and 1"),
+        (1.0, 1.0, "delta"),
+        (1.0, None, "delta"),
+        (1.0, 0.01, r"not below 1/n = 0.001 .*1000 rows"),
+    ],
+)
+def test_bad_budgets_are_named(epsilon: object, delta: object, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        check_budget(epsilon, delta, n_rows=1000)
+
+
+def declared(df: pd.DataFrame) -> umbra.Metadata:
+    """Metadata with the domain declared (as a public schema would give it)."""
+    meta = umbra.Metadata.detect(df, warn=False)
+    for spec in meta:
+        if spec.kind == "numerical":
+            meta.update(spec.name, bounds=(float(df[spec.name].min()), float(df[spec.name].max())))
+        elif spec.kind == "categorical":
+            meta.update(spec.name, categories=sorted(df[spec.name].dropna().unique().tolist()))
+    return meta
+
+
+def test_mst_refuses_bad_budgets_and_undeclared_domains_before_any_work(
+    demo: pd.DataFrame,
+) -> None:
+    with pytest.raises(InputError, match="epsilon must be a number > 0"):
+        umbra.create("mst", epsilon=0).fit(demo)
+    with pytest.raises(InputError, match=r"delta=0.01 is not below 1/n"):
+        umbra.create("mst", delta=0.01).fit(demo, metadata=declared(demo))
+    with pytest.raises(InputError, match=r"needs a public domain.*'age' \(bounds\)"):
+        umbra.create("mst").fit(demo, metadata=umbra.Metadata.detect(demo, warn=False))
+
+
+def test_mst_keeps_a_strong_dependence_and_reports_its_spend(demo: pd.DataFrame) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.choice(["a", "b", "c"], 4000)
+    df = pd.DataFrame({"x": x, "y": np.where(x == "a", "p", "q"), "z": rng.uniform(0, 1, 4000)})
+    synth = umbra.create("mst", epsilon=1.0, delta=1e-7, random_state=0)
+    fake = synth.fit(df, metadata=declared(df)).sample(4000)
+    assert ((fake["x"] == "a") == (fake["y"] == "p")).mean() > 0.95
+    assert set(fake["x"]) <= {"a", "b", "c"} and fake["z"].between(0, 1).all()
+    assert fake.isna().sum().sum() == 0  # no nulls where the source has none
+    spent = synth.privacy_spent_  # type: ignore[attr-defined]
+    assert spent["epsilon"] == 1.0 and spent["delta"] == 1e-7
+    assert spent["rho"] == pytest.approx(rho_for(1.0, 1e-7))
+
+
+def test_tree_sampler_matches_the_models_conditionals() -> None:
+    rng = np.random.default_rng(1)
+    order = tree_order(3, [(0, 1), (1, 2)])
+    tables = [
+        np.array([0.2, 0.8]),
+        np.array([[0.45, 0.55], [0.9, 0.1]]),  # P(col 1 | col 0)
+        np.array([[0.3, 0.3, 0.4], [0.05, 0.05, 0.9]]),  # P(col 2 | col 1)
+    ]
+    rows = sample_tree(200_000, order, tables, rng)
+    for (column, parent), table in zip(order, tables, strict=True):
+        if parent < 0:
+            assert np.bincount(rows[:, column]) / len(rows) == pytest.approx(table, abs=0.005)
+            continue
+        for value in range(table.shape[0]):
+            picked = rows[rows[:, parent] == value, column]
+            shares = np.bincount(picked, minlength=table.shape[1]) / len(picked)
+            assert shares == pytest.approx(table[value], abs=0.01)
+
+
+def test_private_tree_selection_finds_the_dependent_pair() -> None:
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 4, 5000)
+    codes = np.column_stack([rng.integers(0, 3, 5000), a, (a + rng.integers(0, 2, 5000)) % 4])
+    assert (1, 2) in select_tree(codes, (3, 4, 4), epsilon=1.0, rng=rng)
+    assert marginal(codes, (1, 2), (3, 4, 4)).sum() == 5000
+
+
+def test_ledger_refuses_past_its_cap_and_keeps_every_spend(
+    demo: pd.DataFrame, tmp_path: Path
+) -> None:
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    meta = declared(demo)
+    ledger.set_cap(demo, epsilon=1.2)
+    first = umbra.create("mst", epsilon=1.0, delta=1e-7, random_state=0)
+    first.fit(demo, metadata=meta, ledger=ledger)
+    with pytest.raises(BudgetExceededError, match=r"spent epsilon 1 of its cap 1.2"):
+        umbra.create("mst", epsilon=1.0, delta=1e-7).fit(demo, metadata=meta, ledger=ledger)
+    total = ledger.total(demo.sample(frac=1.0, random_state=0))  # row order: same source
+    assert total.spends == 1 and total.epsilon == pytest.approx(1.0) and total.cap == 1.2
+    assert ledger.entries(demo)[-1]["model_id"] == first.model_id_  # type: ignore[attr-defined]
+    # a model without DP spends nothing
+    umbra.create("copula").fit(demo, metadata=meta, ledger=ledger)
+    assert ledger.total(demo).spends == 1
+
+
+def _spend_many(path: str, worker: int) -> None:
+    ledger = Ledger(path)
+    for k in range(10):
+        ledger.spend("src", "test", epsilon=0.01, delta=1e-9, model_id=f"{worker}-{k}")
+
+
+def test_concurrent_spends_are_all_kept(tmp_path: Path) -> None:
+    path = str(tmp_path / "ledger.jsonl")
+    with ProcessPoolExecutor(4, mp_context=get_context("spawn")) as pool:
+        list(pool.map(_spend_many, [path] * 4, range(4)))
+    entries = Ledger(path).entries("src")
+    assert len(entries) == 40
+    assert len({e["model_id"] for e in entries}) == 40
+    assert Ledger(path).total("src").epsilon == pytest.approx(0.4)  # basic composition
+    ledger = Ledger(tmp_path / "zcdp.jsonl")
+    for _ in range(2):
+        ledger.spend("s", "mst", epsilon=1.0, delta=1e-7, rho=rho_for(1.0, 1e-7))
+    assert 1.0 < ledger.total("s").epsilon < 2.0  # zCDP composes tighter than adding epsilons
+
+
+def test_damaged_ledger_is_named_not_guessed(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    path.write_text(json.dumps({"source": "s", "epsilon": 1.0, "delta": 1e-9}) + "\n{oops\n")
+    with pytest.raises(InputError, match=r"line 2 is not JSON"):
+        Ledger(path).total("s")
+    with pytest.raises(InputError, match="is a folder"):
+        Ledger(tmp_path)
+
+
+def test_fingerprint_ignores_row_order_only(demo: pd.DataFrame) -> None:
+    assert fingerprint(demo) == fingerprint(demo.iloc[::-1].reset_index(drop=True))
+    changed = demo.copy()
+    changed.iloc[0, 0] = changed.iloc[1, 0]
+    assert fingerprint(changed) != fingerprint(demo) or demo.iloc[0, 0] == demo.iloc[1, 0]
+
+
+def test_cli_fits_with_epsilon_books_the_spend_and_shows_the_ledger(
+    demo: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from umbra.cli import run
+
+    data = tmp_path / "demo.csv"
+    demo.to_csv(data, index=False)
+    meta = tmp_path / "meta.json"
+    declared(demo).save(meta)
+    book = tmp_path / "ledger.jsonl"
+    args = ["fit", str(data), "-o", str(tmp_path / "m.umbra"), "--model", "mst", "--seed", "0"]
+    args += ["--metadata", str(meta), "--epsilon", "1", "--delta", "1e-6", "--ledger", str(book)]
+    assert run(args) == 0
+    assert run(["ledger", str(data), "--ledger", str(book), "--cap", "1.1"]) == 0
+    out = " ".join("".join(capsys.readouterr()).split())  # (rich wraps long lines)
+    assert "1 spend(s), total epsilon 1" in out and "cap 1.1" in out
+    assert run([*args, "--force"]) != 0  # a second epsilon 1 would pass the cap of 1.1
+    assert "of its cap 1.1" in " ".join(capsys.readouterr().err.split())
+    assert book.read_text().count('"mst"') == 1
+    assert run(["fit", str(data), "-o", str(tmp_path / "c.umbra"), "--model", "copula",
+                "--epsilon", "1"]) != 0  # fmt: skip
+    assert "has no differential privacy" in " ".join(capsys.readouterr().err.split())
