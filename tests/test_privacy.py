@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 import umbra
 from umbra.exceptions import BudgetExceededError, InputError
 from umbra.privacy.accounting import check_budget, delta_for, epsilon_for, gaussian_sigma, rho_for
+from umbra.privacy.domain import private_bounds
 from umbra.privacy.ledger import Ledger, fingerprint
 from umbra.privacy.marginals import marginal, sample_tree, select_tree, tree_order
 
@@ -82,8 +85,54 @@ def test_mst_refuses_bad_budgets_and_undeclared_domains_before_any_work(
         umbra.create("mst", epsilon=0).fit(demo)
     with pytest.raises(InputError, match=r"delta=0.01 is not below 1/n"):
         umbra.create("mst", delta=0.01).fit(demo, metadata=declared(demo))
-    with pytest.raises(InputError, match=r"needs a public domain.*'age' \(bounds\)"):
-        umbra.create("mst").fit(demo, metadata=umbra.Metadata.detect(demo, warn=False))
+    dated = pd.DataFrame({"day": pd.date_range("2020-01-01", periods=50), "x": range(50)})
+    with pytest.raises(InputError, match=r"'day' need declared bounds"):
+        umbra.create("mst").fit(dated, metadata=umbra.Metadata.detect(dated, warn=False))
+    with pytest.raises(InputError, match="preprocessing_share"):
+        umbra.create("mst", preprocessing_share=1.5).fit(demo)
+
+
+def test_mst_learns_an_undeclared_domain_under_dp_without_a_leak_warning(
+    demo: pd.DataFrame,
+) -> None:
+    meta = umbra.Metadata.detect(demo, warn=False)
+    # 686 rows: a small table needs a larger budget for useful ranges
+    synth = umbra.create("mst", epsilon=5.0, delta=1e-7, preprocessing_share=0.3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", umbra.PrivacyLeakWarning)
+        synth.fit(demo, metadata=meta)
+    learned = synth.privacy_spent_["learned_under_dp"]  # type: ignore[attr-defined]
+    assert "age" in learned and "horTh" in learned
+    assert synth.metadata_["age"].bounds_source == "dp"
+    low, high = synth.metadata_["age"].bounds
+    assert low <= demo["age"].quantile(0.05) and high >= demo["age"].quantile(0.95)
+    fake = synth.sample(500)
+    assert fake["age"].between(low, high).all() and fake.dtypes.equals(demo.dtypes)
+    spent = synth.privacy_spent_  # type: ignore[attr-defined]
+    assert 0 < spent["preprocessing_rho"] < spent["rho"]
+    assert spent["rho"] == pytest.approx(rho_for(5.0, 1e-7 - spent["preprocessing_delta"]))
+
+
+def test_infinities_do_not_change_a_dp_statistic() -> None:
+    values = np.random.default_rng(0).exponential(100, 3000)
+    with_inf = np.concatenate([values, [np.inf, -np.inf, np.inf]])
+    a = private_bounds(values, 0.2, np.random.default_rng(5))
+    b = private_bounds(with_inf, 0.2, np.random.default_rng(5))
+    assert a == b
+
+
+def test_declared_domain_does_not_move_with_one_record(demo: pd.DataFrame) -> None:
+    meta = declared(demo).update("horTh", categories=["no", "yes", "maybe"])  # zero rows
+    fits = [
+        umbra.create("mst", epsilon=1.0, delta=1e-7, random_state=0).fit(frame, metadata=meta)
+        for frame in (demo, demo.iloc[1:])
+    ]
+    assert fits[0].transformer_.blocks == fits[1].transformer_.blocks
+    assert fits[0].metadata_ == fits[1].metadata_
+    assert fits[0].privacy_spent_["learned_under_dp"] == []  # type: ignore[attr-defined]
+    sizes = {b.name: b.size for b in fits[0].transformer_.blocks}
+    column = list(demo.columns).index("horTh")
+    assert sizes[f"c{column}.code"] == 3  # the declared category with no rows is in the domain
 
 
 def test_mst_keeps_a_strong_dependence_and_reports_its_spend(demo: pd.DataFrame) -> None:
@@ -203,3 +252,45 @@ def test_cli_fits_with_epsilon_books_the_spend_and_shows_the_ledger(
     assert run(["fit", str(data), "-o", str(tmp_path / "c.umbra"), "--model", "copula",
                 "--epsilon", "1"]) != 0  # fmt: skip
     assert "has no differential privacy" in " ".join(capsys.readouterr().err.split())
+
+
+def test_report_states_the_guarantee_and_the_ledger_total(
+    demo: pd.DataFrame, tmp_path: Path
+) -> None:
+    from umbra.cli import run
+
+    data = tmp_path / "demo.csv"
+    demo.to_csv(data, index=False)
+    out, book = tmp_path / "fake.csv", tmp_path / "ledger.jsonl"
+    args = ["synthesize", str(data), "-o", str(out), "--model", "mst", "--seed", "0"]
+    args += ["--epsilon", "5", "--delta", "1e-6", "--ledger", str(book), "--allow-risky"]
+    assert run(args) == 0
+    html = (tmp_path / "fake.report.html").read_text()
+    assert "(5, 1e-06)-differential privacy" in html
+    assert "preprocessing_rho" in html and "ledger total for this source" in html
+    report = json.loads((tmp_path / "fake.report.json").read_text())
+    assert report["info"]["privacy"]["epsilon"] == 5.0
+    assert report["info"]["ledger"]["spends"] == 1
+
+
+def test_canary_audit_bounds_the_dp_model_and_catches_the_exact_one() -> None:
+    from umbra.privacy.audit import canary_audit
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.choice(["x", "y", "z"], 300), "b": rng.choice(["p", "q"], 300)})
+    meta = umbra.Metadata.detect(df, warn=False).update("a", categories=["x", "y", "z", "canary"])
+    meta = meta.update("b", categories=["p", "q"])
+    canary = pd.Series({"a": "canary", "b": "p"})
+
+    def fitter(epsilon: float | None) -> Any:
+        def fit(table: pd.DataFrame, seed: int) -> umbra.Synthesizer:
+            model = umbra.create("mst", epsilon=epsilon, delta=1e-5, iterations=100,
+                                 random_state=seed)  # fmt: skip
+            return model.fit(table, metadata=meta)
+
+        return fit
+
+    exact = canary_audit(fitter(None), df, canary, "a", trials=200)
+    assert exact.epsilon_lower > 3.0 and exact.false_negative_rate == 0  # the attack works
+    private = canary_audit(fitter(1.0), df, canary, "a", trials=60, delta=1e-5)
+    assert private.epsilon_lower <= 1.0

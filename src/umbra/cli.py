@@ -240,12 +240,15 @@ def synthesize(
     n = len(df) if rows is None else rows
     with stage(console, f"Sampling {n:,} rows"):
         fake = synth.sample(n, conditions=conditions)
-    _summarize(train, fake, synth.metadata_, summary, force)
+    # a domain learned under DP clips the real data; the audit judges the real schema
+    dp_domain = getattr(synth, "privacy_spent_", {}).get("learned_under_dp")
+    audit_meta = meta if dp_domain else synth.metadata_
+    _summarize(train, fake, audit_meta, summary, force)
     with stage(console, "Auditing fidelity, utility and privacy"):
         ev = evaluate(
             train,
             fake,
-            synth.metadata_,
+            audit_meta,
             holdout=kept,
             target=target,
             sensitive=sensitive,
@@ -255,6 +258,9 @@ def synthesize(
             random_state=seed,
         )
     ev.allow_risky = allow_risky
+    if dp.epsilon is not None and dp.source is not None:
+        total = Ledger(dp.ledger).total(dp.source)
+        ev.info["ledger"] = {"source": dp.source, **vars(total)} | {"path": str(dp.ledger or "")}
     _write_report(ev, html, json_path, force)
     if not ev.released and not allow_risky:
         failures = [c.describe() for c in ev.gate if not c.passed]

@@ -125,6 +125,14 @@ def _info(tables: Tables, target: Any, model: Any) -> dict[str, Any]:
         info["note"] = "no holdout: utility, distance and membership checks were skipped"
     if model is not None:
         info["model"] = {"name": model.name, "params": _plain(model.get_params())}
+        spent = getattr(model, "privacy_spent_", None)
+        if spent and spent.get("epsilon") is not None:
+            info["guarantee"] = (
+                f"({spent['epsilon']:g}, {spent['delta']:.1g})-differential privacy for every "
+                f"training record: {spent['mechanism']}, {spent['accountant']}. The figures in "
+                "this report read the real rows and are not covered by the guarantee."
+            )
+            info["privacy"] = _plain(spent)
         history = getattr(model, "loss_history_", None)
         if history is not None:
             info["loss_history"] = {str(k): list(map(float, v)) for k, v in history.items()}

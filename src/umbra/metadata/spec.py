@@ -25,7 +25,7 @@ import pandas as pd
 from umbra.exceptions import IncompatibleVersionError, MetadataError, PersistenceError
 
 KINDS = ("numerical", "categorical", "boolean", "datetime", "id", "pii")
-SOURCES = ("public", "data")
+SOURCES = ("public", "data", "dp")
 PII_TYPES = ("email", "phone", "name", "text")
 FORMAT = "umbra.metadata"
 FORMAT_VERSION = 1
@@ -80,7 +80,7 @@ class ColumnSpec:
         for attr in ("bounds_source", "categories_source"):
             value = getattr(self, attr)
             if value is not None and value not in SOURCES:
-                out.append(f"{where}: {attr} {value!r} is unknown; use 'public' or 'data'")
+                out.append(f"{where}: {attr} {value!r} is unknown; use 'public', 'data' or 'dp'")
         if self.bounds is not None:
             out.extend(_bounds_problems(where, self.kind, self.bounds))
         if self.categories is not None:

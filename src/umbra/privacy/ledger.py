@@ -8,8 +8,9 @@ write, so two concurrent fits can neither lose an entry nor both slip under the 
 fails afterwards keeps its entry (the data was touched).
 
 Totals compose by basic composition (epsilons add, deltas add) and, when every entry carries
-a zCDP rho, by adding the rhos and converting once; both are valid guarantees, so the ledger
-reports the smaller epsilon.
+a zCDP rho, by adding the rhos and converting once with the deltas not spent outside zCDP
+(``delta_extra``, e.g. category thresholds); both are valid guarantees, so the ledger reports
+the smaller epsilon.
 
 Example:
     >>> import pandas as pd, tempfile, os
@@ -98,9 +99,14 @@ class Ledger:
         epsilon: float,
         delta: float,
         rho: float | None = None,
+        delta_extra: float = 0.0,
         model_id: str = "",
     ) -> dict[str, Any]:
-        """Record a spend, or raise :class:`BudgetExceededError` if it would pass the cap."""
+        """Record a spend, or raise :class:`BudgetExceededError` if it would pass the cap.
+
+        ``rho`` is the zCDP part of a mechanism whose guarantee is that rho converted with
+        ``delta - delta_extra``, plus ``delta_extra`` (as in thresholded category discovery).
+        """
         key = source if isinstance(source, str) else fingerprint(source)
         entry = {
             "source": key,
@@ -108,6 +114,7 @@ class Ledger:
             "epsilon": float(epsilon),
             "delta": float(delta),
             "rho": None if rho is None else float(rho),
+            "delta_extra": float(delta_extra),
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "model_id": model_id,
         }
@@ -194,6 +201,7 @@ def _compose(entries: list[dict[str, Any]]) -> Total:
     spends = [e for e in entries if "epsilon" in e]
     epsilon = sum(float(e["epsilon"]) for e in spends)
     delta = sum(float(e["delta"]) for e in spends)
-    if spends and all(e.get("rho") is not None for e in spends) and 0 < delta < 1:
-        epsilon = min(epsilon, epsilon_for(sum(float(e["rho"]) for e in spends), delta))
+    converted = delta - sum(float(e.get("delta_extra", 0.0)) for e in spends)
+    if spends and all(e.get("rho") is not None for e in spends) and 0 < converted < 1:
+        epsilon = min(epsilon, epsilon_for(sum(float(e["rho"]) for e in spends), converted))
     return Total(epsilon, delta, len(spends), None)

@@ -96,6 +96,7 @@ class Synthesizer(ABC):
                 stacklevel=2,
             )
         rng = make_rng(self.random_state)
+        data = self._prepare(data, meta, rng)
         transformer = TableTransformer(meta, **self._encoding(), random_state=spawn(rng)).fit(data)
         _warn_learned(meta.learned_from_data() + transformer.learned_)
         encoded = transformer.transform(data).to_numpy()
@@ -120,14 +121,23 @@ class Synthesizer(ABC):
         epsilon = getattr(self, "epsilon", None)
         if epsilon is None:
             return
-        from umbra.privacy.accounting import rho_for
-
         self.model_id_ = uuid.uuid4().hex[:12]
-        delta = float(getattr(self, "delta", 0.0))
+        plan = self._privacy_plan()
         ledger.spend(
-            data, self.name, epsilon=epsilon, delta=delta, rho=rho_for(epsilon, delta),
+            data, self.name, epsilon=epsilon, delta=float(getattr(self, "delta", 0.0)),
+            rho=plan.get("rho"), delta_extra=plan.get("delta_extra", 0.0),
             model_id=self.model_id_,
         )  # fmt: skip
+
+    def _privacy_plan(self) -> dict[str, float]:
+        """The zCDP ``rho`` this fit spends and the ``delta_extra`` spent outside it."""
+        return {}
+
+    def _prepare(
+        self, data: pd.DataFrame, meta: Metadata, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """The table the encoding is fitted on; DP models learn their domain here."""
+        return data
 
     def _encoding(self) -> dict[str, Any]:
         """Options of the :class:`TableTransformer` this model trains on."""

@@ -7,8 +7,9 @@ of the tree's 2-way marginals. ``mbi`` (private-pgm) estimates the graphical mod
 with all the noisy counts; sampling is exact from that model (the root from its marginal, each
 column from its conditional given its parent), not ``mbi``'s approximate ``synthetic_data``.
 
-The domain must be public: declared bounds for numbers and dates (cut into ``n_bins`` bins),
-declared categories for categorical columns. Nothing else is learned from the data.
+The domain (bounds of numbers, cut into ``n_bins`` bins; categories; whether a column has
+nulls) is either declared public in the metadata, costing nothing, or learned under DP with
+``preprocessing_share`` of the budget (:mod:`umbra.privacy.domain`); dates need declared bounds.
 
 Example:
     >>> import pandas as pd, umbra
@@ -31,11 +32,13 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from umbra._random import RandomState
 from umbra.exceptions import InputError
 from umbra.metadata.spec import Metadata
 from umbra.privacy.accounting import check_budget, exponential_epsilon, gaussian_sigma, rho_for
+from umbra.privacy.domain import discover, needs_discovery
 from umbra.privacy.marginals import marginal, noisy, sample_tree, select_tree, tree_order
 from umbra.synthesizers.base import Synthesizer
 from umbra.synthesizers.registry import register
@@ -54,6 +57,8 @@ class MST(Synthesizer):
         n_bins: bins per number or date on its declared bounds (whole numbers with at most this
             many values get one bin each; otherwise the bounds are bins of their own).
         iterations: the most mirror-descent steps of ``mbi``'s estimation.
+        preprocessing_share: the part of the budget spent learning undeclared bounds,
+            categories and null presence (nothing when the whole domain is declared).
         random_state: seed for the noise and for sampling (the noise is not cryptographically
             secure; a secure generator is on the roadmap).
     """
@@ -68,6 +73,7 @@ class MST(Synthesizer):
         delta: float = 1e-9,
         n_bins: int = 32,
         iterations: int = 1000,
+        preprocessing_share: float = 0.3,
         random_state: RandomState = None,
     ) -> None:
         super().__init__(random_state=random_state)
@@ -75,9 +81,15 @@ class MST(Synthesizer):
         self.delta = delta
         self.n_bins = n_bins
         self.iterations = iterations
+        self.preprocessing_share = preprocessing_share
 
     def _check_params(self) -> None:
         check_budget(self.epsilon, self.delta)
+        share = self.preprocessing_share
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share < 1:
+            raise InputError(
+                f"preprocessing_share must be a number between 0 and 1, received {share!r}"
+            )
         for name in ("n_bins", "iterations"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -85,30 +97,26 @@ class MST(Synthesizer):
 
     def _check_metadata(self, meta: Metadata, n_rows: int) -> None:
         check_budget(self.epsilon, self.delta, n_rows)
+        self._discover = [] if self.epsilon is None else needs_discovery(meta)
         if self.epsilon is None:
             return
-        missing = [
-            f"{spec.name!r} (bounds)"
-            if spec.kind in ("numerical", "datetime")
-            else f"{spec.name!r} (categories)"
-            for spec in meta
-            if (
-                spec.kind in ("numerical", "datetime")
-                and (spec.bounds is None or spec.bounds_source == "data")
-            )
-            or (
-                spec.kind == "categorical"
-                and (spec.categories is None or spec.categories_source == "data")
-            )
-        ]
-        if missing:
-            raise InputError(
-                f"mst with epsilon={self.epsilon:g} needs a public domain, but these columns "
-                f"have none declared (or only one read off the data): {', '.join(missing[:8])}"
-                f"{f' and {len(missing) - 8} more' if len(missing) > 8 else ''}. Declare them "
-                "with metadata.update(column, bounds=(low, high)) or categories=[...] "
-                "(values everyone may know, not read off the data)."
-            )
+        # thresholds for unknown categories cost delta; the rest is zCDP converted once
+        categorical = any(meta[_name(meta, c)].kind == "categorical" for c in self._discover)
+        extra = self.delta / 2 if categorical else 0.0
+        rho = rho_for(self.epsilon, self.delta - extra)
+        pre = self.preprocessing_share * rho if self._discover else 0.0
+        self._plan = {"rho": rho, "preprocessing_rho": pre, "delta_extra": extra}
+
+    def _privacy_plan(self) -> dict[str, float]:
+        return self._plan
+
+    def _prepare(
+        self, data: pd.DataFrame, meta: Metadata, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        if not self._discover:
+            return data
+        budget = (self._plan["preprocessing_rho"], self._plan["delta_extra"])
+        return discover(data, meta, self._discover, budget, rng)
 
     def _encoding(self) -> dict[str, Any]:
         return {"numeric": "bins", "n_bins": self.n_bins}
@@ -123,7 +131,7 @@ class MST(Synthesizer):
         self.tables_: list[np.ndarray] = []
         if d == 0:
             return
-        rho = None if self.epsilon is None else rho_for(self.epsilon, self.delta)
+        rho = None if self.epsilon is None else self._plan["rho"] - self._plan["preprocessing_rho"]
         sigma1 = 0.0 if rho is None else gaussian_sigma(SHARES[0] * rho / d)
         one_way = [noisy(marginal(codes, (j,), sizes), sigma1, rng) for j in range(d)]
         per_edge = None if rho is None else SHARES[1] * rho / max(d - 1, 1)
@@ -138,11 +146,15 @@ class MST(Synthesizer):
         else:
             model = _estimate(sizes, one_way, sigma1, edges, two_way, sigma2, self.iterations)
             self.tables_ = [_table(model, column, parent) for column, parent in self.order_]
+        plan = getattr(self, "_plan", {}) if self.epsilon is not None else {}
         self.privacy_spent_ = {
             "mechanism": "mst (Gaussian counts, exponential-mechanism tree)",
             "epsilon": self.epsilon,
             "delta": None if self.epsilon is None else self.delta,
-            "rho": rho,
+            "rho": plan.get("rho"),
+            "preprocessing_rho": plan.get("preprocessing_rho"),
+            "preprocessing_delta": plan.get("delta_extra"),
+            "learned_under_dp": list(getattr(self, "_discover", [])),
             "accountant": "zCDP (Canonne, Kamath & Steinke 2020 conversion)",
         }
 
@@ -162,6 +174,11 @@ class MST(Synthesizer):
         self.tables_ = [np.asarray(state[f"table{k}"]) for k in range(len(self.order_))]
         if state.get("privacy") is not None:
             self.privacy_spent_ = state["privacy"]
+
+
+def _name(meta: Metadata, column: str) -> Any:
+    """The metadata's own label for a column named ``column`` (labels may be non-strings)."""
+    return next(spec.name for spec in meta if str(spec.name) == column)
 
 
 def _estimate(

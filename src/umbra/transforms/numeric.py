@@ -77,7 +77,7 @@ class NumericalEncoder(Encoder):
     def fit(self, series: pd.Series, rng: np.random.Generator) -> NumericalEncoder:
         values = self.values_of(series)
         status = status_of(values)
-        self.statuses = sorted(set(status.tolist()))
+        self.statuses = sorted(set(status.tolist()) | ({1} if self.spec.nullable else set()))
         finite = values[status == 0]
         declared = self.declared_bounds()
         if declared is not None:
