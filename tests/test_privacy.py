@@ -294,3 +294,14 @@ def test_canary_audit_bounds_the_dp_model_and_catches_the_exact_one() -> None:
     assert exact.epsilon_lower > 3.0 and exact.false_negative_rate == 0  # the attack works
     private = canary_audit(fitter(1.0), df, canary, "a", trials=60, delta=1e-5)
     assert private.epsilon_lower <= 1.0
+
+
+def test_null_presence_of_a_boolean_is_learned_under_dp_too() -> None:
+    rng = np.random.default_rng(3)
+    flags = [None] * 3 + list(rng.random(2997) < 0.3)  # three nulls: too few to be released
+    df = pd.DataFrame({"flag": pd.array(flags, dtype="boolean"), "x": rng.integers(0, 50, 3000)})
+    synth = umbra.create("mst", epsilon=2.0, delta=1e-7, random_state=0)
+    synth.fit(df, metadata=umbra.Metadata.detect(df, warn=False))
+    spec = synth.metadata_["flag"]
+    assert spec.nullable_source == "dp" and spec.nullable is False
+    assert synth.sample(2000)["flag"].notna().all()

@@ -57,6 +57,7 @@ class ColumnSpec:
     kind: str
     dtype: str = "object"
     nullable: bool = False
+    nullable_source: str | None = None
     integer: bool = False
     decimals: int | None = None
     bounds: tuple[Any, Any] | None = None
@@ -77,7 +78,7 @@ class ColumnSpec:
         out: list[str] = []
         if self.kind not in KINDS:
             out.append(f"{where}: kind {self.kind!r} is unknown; use one of {', '.join(KINDS)}")
-        for attr in ("bounds_source", "categories_source"):
+        for attr in ("bounds_source", "categories_source", "nullable_source"):
             value = getattr(self, attr)
             if value is not None and value not in SOURCES:
                 out.append(f"{where}: {attr} {value!r} is unknown; use 'public', 'data' or 'dp'")
@@ -209,6 +210,8 @@ class Metadata:
         if "categories" in changes and changes["categories"] is not None:
             changes["categories"] = list(changes["categories"])
             changes.setdefault("categories_source", "public")
+        if "nullable" in changes:
+            changes.setdefault("nullable_source", "public")
         new = replace(spec, **changes)
         problems = new.problems()
         if problems:

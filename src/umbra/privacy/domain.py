@@ -11,6 +11,7 @@ when the metadata does not declare it:
   deviations (post-processing), so tails thinner than that are clipped; the null cell says
   whether the column has nulls. Infinities are
   removed before counting, on the same code path whether or not there are any.
+* **Nulls of a boolean**: a noisy null count, kept above ``THRESHOLD`` deviations.
 * **Categories (and nulls) of a categorical column**: noisy counts of the values that occur,
   kept above ``1 + sigma * z(1 - delta)``; a value held by one record is released with
   probability at most ``delta``, which is added to the guarantee (Gaussian partition
@@ -87,6 +88,17 @@ def _cell_high(cell: int) -> float:
     return float(GRID[cell + 1]) if cell > zero and cell + 1 < len(GRID) else float(GRID[cell])
 
 
+def private_nulls(values: pd.Series, rho: float, rng: np.random.Generator) -> bool:
+    """Whether a column of a public domain has nulls, from a noisy null count (``rho``-zCDP).
+
+    Example:
+        >>> private_nulls(pd.Series([True, None] * 500), 0.5, np.random.default_rng(0))
+        True
+    """
+    sigma = gaussian_sigma(rho)
+    return bool(float(values.isna().sum()) + rng.normal(0.0, sigma) > THRESHOLD * sigma)
+
+
 def private_categories(
     values: pd.Series, rho: float, delta: float, rng: np.random.Generator
 ) -> tuple[list[Any], bool]:
@@ -122,13 +134,14 @@ def needs_discovery(meta: Metadata) -> list[str]:
     Raises :class:`InputError` for dates without declared bounds (their grid would be years
     wide).
     """
+    free = ("public", "dp")
+    source = {"numerical": "bounds_source", "categorical": "categories_source"}
+    source["boolean"] = "nullable_source"  # (a boolean's domain is public but for nulls)
     out, dates = [], []
     for spec in meta:
-        if (spec.kind == "numerical" and spec.bounds_source not in ("public", "dp")) or (
-            spec.kind == "categorical" and spec.categories_source not in ("public", "dp")
-        ):
+        if spec.kind in source and getattr(spec, source[spec.kind]) not in free:
             out.append(str(spec.name))
-        elif spec.kind == "datetime" and spec.bounds_source not in ("public", "dp"):
+        elif spec.kind == "datetime" and spec.bounds_source not in free:
             dates.append(repr(spec.name))
     if dates:
         raise InputError(
@@ -166,13 +179,20 @@ def discover(
             low, high, nulls = private_bounds(values, rho / len(columns), rng)
             if meta[name].integer:
                 low, high = float(np.floor(low)), float(np.ceil(high))
-            meta.update(name, bounds=(low, high), bounds_source="dp", nullable=nulls)
+            meta.update(
+                name, bounds=(low, high), bounds_source="dp", nullable=nulls, nullable_source="dp"
+            )
             values = np.where(np.isnan(values), np.nan, np.clip(values, low, high))
             out[name] = values
             if not nulls and np.isnan(values).any():
                 fill = rng.uniform(low, high, int(np.isnan(values).sum()))
                 values[np.isnan(values)] = np.round(fill) if meta[name].integer else fill
                 out[name] = values
+        elif meta[name].kind == "boolean":
+            nulls = private_nulls(out[name], rho / len(columns), rng)
+            meta.update(name, nullable=nulls, nullable_source="dp")
+            if not nulls and out[name].isna().any():
+                out[name] = replace_unreleased(out[name], [True, False], False, rng)
         else:
             share = delta / len(categorical)
             cats, nulls = private_categories(out[name], rho / len(columns), share, rng)
@@ -181,6 +201,8 @@ def discover(
                     f"column {column!r}: no category is frequent enough to be released at this "
                     "epsilon; declare its categories with metadata.update(column, categories=...)"
                 )
-            meta.update(name, categories=cats, categories_source="dp", nullable=nulls)
+            meta.update(
+                name, categories=cats, categories_source="dp", nullable=nulls, nullable_source="dp"
+            )
             out[name] = replace_unreleased(out[name], cats, nulls, rng)
     return out
