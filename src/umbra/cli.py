@@ -447,22 +447,8 @@ def ledger_command(
             raise InputError("--cap needs a SOURCE (a data file or its fingerprint)")
         book.set_cap(key, epsilon=cap)
         console.print(f"Cap of source {key} set to epsilon {cap:g}")
-    entries = book.entries(key)
-    keys = sorted({e["source"] for e in entries})
-    if not keys:
-        console.print(f"No spends recorded{f' for {key}' if key else ''} in {book.path}")
-    for item in keys:
-        total = book.total(item)
-        for e in (e for e in entries if e["source"] == item and "epsilon" in e):
-            console.print(
-                f"  {e['time']}  {e['mechanism']:<8} epsilon {e['epsilon']:g}  "
-                f"delta {e['delta']:.1g}  model {e['model_id']}"
-            )
-        capped = "no cap" if total.cap is None else f"cap {total.cap:g}"
-        console.print(
-            f"source {item}: {total.spends} spend(s), total epsilon {total.epsilon:.3g}, "
-            f"delta {total.delta:.2g} ({capped})"
-        )
+    for line in book.describe(key):
+        console.print(line)
 
 
 @app.command()

@@ -157,6 +157,28 @@ class Ledger:
         composed = _compose(entries)
         return Total(composed.epsilon, composed.delta, composed.spends, _cap(entries))
 
+    def describe(self, source: str | None = None) -> list[str]:
+        """Readable lines: every spend and the total, per source (of ``source``, when given)."""
+        entries = self.entries(source)
+        keys = sorted({e["source"] for e in entries})
+        if not keys:
+            return [f"No spends recorded{f' for {source}' if source else ''} in {self.path}"]
+        lines = []
+        for key in keys:
+            total = self.total(key)
+            lines += [
+                f"  {e['time']}  {e['mechanism']:<8} epsilon {e['epsilon']:g}  "
+                f"delta {e['delta']:.1g}  model {e['model_id']}"
+                for e in entries
+                if e["source"] == key and "epsilon" in e
+            ]
+            capped = "no cap" if total.cap is None else f"cap {total.cap:g}"
+            lines.append(
+                f"source {key}: {total.spends} spend(s), total epsilon {total.epsilon:.3g}, "
+                f"delta {total.delta:.2g} ({capped})"
+            )
+        return lines
+
     @contextmanager
     def _locked(self, shared: bool = False) -> Iterator[Any]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
