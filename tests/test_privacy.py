@@ -189,6 +189,10 @@ def test_ledger_refuses_past_its_cap_and_keeps_every_spend(
     total = ledger.total(demo.sample(frac=1.0, random_state=0))  # row order: same source
     assert total.spends == 1 and total.epsilon == pytest.approx(1.0) and total.cap == 1.2
     assert ledger.entries(demo)[-1]["model_id"] == first.model_id_  # type: ignore[attr-defined]
+    with pytest.raises(InputError, match="'f00' is unknown"):
+        ledger.set_cap("f00", epsilon=3.0)
+    key = fingerprint(demo)
+    assert ledger.set_cap(key[:6], epsilon=3.0) == key  # an abbreviation of a known source
     # a model without DP spends nothing
     umbra.create("copula").fit(demo, metadata=meta, ledger=ledger)
     assert ledger.total(demo).spends == 1
@@ -217,8 +221,19 @@ def test_concurrent_spends_are_all_kept(tmp_path: Path) -> None:
 def test_damaged_ledger_is_named_not_guessed(tmp_path: Path) -> None:
     path = tmp_path / "ledger.jsonl"
     path.write_text(json.dumps({"source": "s", "epsilon": 1.0, "delta": 1e-9}) + "\n{oops\n")
-    with pytest.raises(InputError, match=r"line 2 is not JSON"):
+    with pytest.raises(InputError, match=r"line 2 is damaged \(not a JSON object\)"):
         Ledger(path).total("s")
+    for line, problem in (
+        (b"\xff\xfe garbage", "not a JSON object"),
+        (b"[1, 2, 3]", "not a JSON object"),
+        (b'{"source": "s", "epsilon": "x", "delta": 1e-9}', "epsilon is not a number"),
+        (b'{"source": "s", "epsilon": -5, "delta": 1e-9, "rho": -1}', "epsilon -5 is out of"),
+        (b'{"source": "s", "cap": "big"}', "cap is not a number"),
+        (b'{"epsilon": 1, "delta": 1e-9}', "no source"),
+    ):
+        path.write_bytes(line + b"\n")
+        with pytest.raises(InputError, match=f"line 1 is damaged \\({problem}"):
+            Ledger(path).spend("s", "mst", epsilon=1.0, delta=1e-9)
     with pytest.raises(InputError, match="is a folder"):
         Ledger(tmp_path)
 
@@ -271,6 +286,20 @@ def test_report_states_the_guarantee_and_the_ledger_total(
     report = json.loads((tmp_path / "fake.report.json").read_text())
     assert report["info"]["privacy"]["epsilon"] == 5.0
     assert report["info"]["ledger"]["spends"] == 1
+    assert report["info"]["learned_from_data"] == []  # all learned under DP, none leaked
+    assert "age" in report["info"]["privacy"]["learned_under_dp"]  # a JSON list
+    assert run(["ledger", str(tmp_path / "missing.csv"), "--ledger", str(book)]) != 0
+
+
+def test_a_split_books_on_the_whole_table_and_the_default_ledger(demo: pd.DataFrame) -> None:
+    train, _ = umbra.split_holdout(demo, 0.2, random_state=1)
+    meta = declared(demo)
+    umbra.create("mst", epsilon=0.5, delta=1e-7, random_state=0).fit(train, metadata=meta)
+    # the default ledger ($UMBRA_LEDGER), booked on the table the split came from
+    assert Ledger().total(demo).spends == 1
+    other, _ = umbra.split_holdout(demo, 0.2, random_state=2)
+    umbra.create("mst", epsilon=0.5, delta=1e-7).fit(other, metadata=meta, ledger=False)
+    assert Ledger().total(demo).spends == 1
 
 
 def test_canary_audit_bounds_the_dp_model_and_catches_the_exact_one() -> None:

@@ -441,14 +441,17 @@ def ledger_command(
     book = Ledger(ledger)
     key = None
     if source is not None:
+        looks_like_file = Path(source).suffix or "/" in source
+        if looks_like_file and not Path(source).is_file():
+            raise InputError(f"SOURCE {source!r}: no such file; give a data file or a fingerprint")
         key = fingerprint(_read(Path(source), na_values)) if Path(source).is_file() else source
     if cap is not None:
         if key is None:
             raise InputError("--cap needs a SOURCE (a data file or its fingerprint)")
-        book.set_cap(key, epsilon=cap)
-        console.print(f"Cap of source {key} set to epsilon {cap:g}")
+        key = book.set_cap(key, epsilon=cap)
+        typer.echo(f"Cap of source {key} set to epsilon {cap:g}")
     for line in book.describe(key):
-        console.print(line)
+        typer.echo(line)
 
 
 @app.command()

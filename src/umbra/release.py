@@ -20,6 +20,7 @@ import pandas as pd
 from umbra._random import RandomState, make_rng
 from umbra.evaluation.gate import load_thresholds, parse_threshold, thresholds
 from umbra.exceptions import InputError
+from umbra.privacy.ledger import SOURCE_ATTR, fingerprint
 
 MIN_HOLDOUT_ROWS = 5
 
@@ -27,7 +28,11 @@ MIN_HOLDOUT_ROWS = 5
 def split_holdout(
     data: pd.DataFrame, share: float = 0.2, random_state: RandomState = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Set aside a random ``share`` of the rows that the model will never see."""
+    """Set aside a random ``share`` of the rows that the model will never see.
+
+    Both parts remember the whole table's fingerprint, so that the privacy ledger books a
+    DP fit on either of them against the whole table (a new split is not a new budget).
+    """
     if not 0 < share < 1:
         raise InputError(f"holdout share must be between 0 and 1 (exclusive), received {share}.")
     n_holdout = round(len(data) * share)
@@ -39,7 +44,11 @@ def split_holdout(
     order = make_rng(random_state).permutation(len(data))
     holdout = np.sort(order[:n_holdout])
     train = np.sort(order[n_holdout:])
-    return data.iloc[train].reset_index(drop=True), data.iloc[holdout].reset_index(drop=True)
+    source = data.attrs.get(SOURCE_ATTR) or fingerprint(data)
+    parts = data.iloc[train].reset_index(drop=True), data.iloc[holdout].reset_index(drop=True)
+    for part in parts:  # a DP fit on either part books its spend on the whole table
+        part.attrs[SOURCE_ATTR] = source
+    return parts
 
 
 def report_paths(output: Path, report: Path | None) -> tuple[Path, Path]:

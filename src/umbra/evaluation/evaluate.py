@@ -16,6 +16,8 @@ import datetime as dt
 import time
 from typing import Any
 
+import numpy as np
+
 from umbra import __version__
 from umbra._random import RandomState, make_rng
 from umbra.evaluation import fidelity, privacy
@@ -117,7 +119,7 @@ def _info(tables: Tables, target: Any, model: Any) -> dict[str, Any]:
         },
         "columns": [str(c) for c in tables.meta.names],
         "target": None if target is None else str(target),
-        "learned_from_data": tables.meta.learned_from_data(),
+        "learned_from_data": (getattr(model, "metadata_", None) or tables.meta).learned_from_data(),
         "guarantee": "none: no differential privacy (epsilon = None); the checks below are "
         "empirical attacks, not a formal guarantee",
     }
@@ -140,7 +142,15 @@ def _info(tables: Tables, target: Any, model: Any) -> dict[str, Any]:
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: v if isinstance(v, int | float | str | bool | None) else repr(v)
-        for k, v in params.items()
-    }
+    """JSON values: numbers, text, booleans, None and lists of them; anything else as repr."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, bool | str | None):
+            return value
+        if isinstance(value, int | float | np.number):
+            return value.item() if isinstance(value, np.number) else value
+        if isinstance(value, list | tuple) and all(isinstance(v, str | int | float) for v in value):
+            return list(value)
+        return repr(value)
+
+    return {k: plain(v) for k, v in params.items()}

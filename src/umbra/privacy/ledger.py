@@ -32,7 +32,9 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import math
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +48,8 @@ from umbra.exceptions import BudgetExceededError, InputError
 from umbra.privacy.accounting import epsilon_for
 
 ENV = "UMBRA_LEDGER"
+FULL = re.compile("[0-9a-f]{24}")
+SOURCE_ATTR = "umbra_source"  # DataFrame.attrs key: the fingerprint of the table it came from
 
 
 def default_path() -> Path:
@@ -132,13 +136,23 @@ class Ledger:
             _append(handle, entry)
         return entry
 
-    def set_cap(self, source: pd.DataFrame | str, *, epsilon: float) -> None:
-        """Cap the total epsilon of a source (the latest cap counts)."""
+    def set_cap(self, source: pd.DataFrame | str, *, epsilon: float) -> str:
+        """Cap the total epsilon of a source (the latest cap counts); a fingerprint may be
+        abbreviated when exactly one recorded source starts with it."""
         if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or not epsilon > 0:
             raise InputError(f"a cap must be an epsilon > 0, received {epsilon!r}")
         key = source if isinstance(source, str) else fingerprint(source)
         with self._locked() as handle:
+            if not FULL.fullmatch(key):
+                known = sorted({e["source"] for e in _read(handle) if e["source"].startswith(key)})
+                if len(known) != 1:
+                    raise InputError(
+                        f"source {key!r} is {'ambiguous' if known else 'unknown'}: give the data "
+                        "file or a full 24-digit fingerprint as `umbra ledger` lists them"
+                    )
+                key = known[0]
             _append(handle, {"source": key, "cap": float(epsilon)})
+        return key
 
     def entries(self, source: pd.DataFrame | str | None = None) -> list[dict[str, Any]]:
         """Every line (of one source, when given), oldest first."""
@@ -167,8 +181,8 @@ class Ledger:
         for key in keys:
             total = self.total(key)
             lines += [
-                f"  {e['time']}  {e['mechanism']:<8} epsilon {e['epsilon']:g}  "
-                f"delta {e['delta']:.1g}  model {e['model_id']}"
+                f"  {e.get('time', '?')}  {e.get('mechanism', '?'):<8} epsilon {e['epsilon']:g}"
+                f"  delta {e['delta']:.1g}  model {e.get('model_id', '')}"
                 for e in entries
                 if e["source"] == key and "epsilon" in e
             ]
@@ -191,19 +205,45 @@ class Ledger:
 
 
 def _read(handle: Any) -> list[dict[str, Any]]:
-    handle.seek(0)
-    out = []
-    for number, line in enumerate(handle.read().splitlines(), start=1):
-        if not line.strip():
+    handle.flush()
+    out: list[dict[str, Any]] = []
+    for number, raw in enumerate(Path(handle.name).read_bytes().splitlines(), start=1):
+        if not raw.strip():
             continue
         try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError as error:
+            entry = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            entry = None
+        problem = _damage(entry)
+        if problem or not isinstance(entry, dict):
             raise InputError(
-                f"ledger {handle.name} line {number} is not JSON ({error.msg}); the ledger was "
-                "edited or damaged. Restore it from a backup; Umbra will not guess its spends."
-            ) from None
+                f"ledger {handle.name} line {number} is damaged ({problem}); the ledger was "
+                "edited or corrupted. Restore it from a backup; Umbra will not guess its spends."
+            )
+        out.append(entry)
     return out
+
+
+def _damage(entry: Any) -> str | None:
+    """What is wrong with one ledger line (None when it is a sound spend or cap)."""
+    if not isinstance(entry, dict):
+        return "not a JSON object"
+    if not isinstance(entry.get("source"), str):
+        return "no source"
+    numbers = {"cap": (0.0, False)} if "cap" in entry else {"epsilon": (0.0, True)}
+    if "cap" not in entry:
+        numbers |= {"delta": (0.0, True), "rho": (0.0, True), "delta_extra": (0.0, True)}
+    for key, (low, inclusive) in numbers.items():
+        value = entry.get(key, 0.0 if key in ("rho", "delta_extra") else None)
+        if key == "rho" and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            return f"{key} is not a number"
+        if value < low or (value == low and not inclusive) or math.isinf(value):
+            return f"{key} {value} is out of range"
+    if "cap" not in entry and not (0 <= entry["delta"] < 1):
+        return f"delta {entry['delta']} is out of range"
+    return None
 
 
 def _append(handle: Any, entry: dict[str, Any]) -> None:

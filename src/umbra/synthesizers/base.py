@@ -30,7 +30,7 @@ from umbra._random import RandomState, make_rng, spawn
 from umbra.exceptions import InputError, NotFittedError, PrivacyLeakWarning
 from umbra.metadata.detect import check_frame
 from umbra.metadata.spec import Metadata
-from umbra.privacy.ledger import Ledger
+from umbra.privacy.ledger import SOURCE_ATTR, Ledger
 from umbra.transforms.base import Block
 from umbra.transforms.table import TableTransformer
 
@@ -62,14 +62,16 @@ class Synthesizer(ABC):
         data: pd.DataFrame,
         metadata: Metadata | None = None,
         *,
-        ledger: Ledger | None = None,
+        ledger: Ledger | bool | None = None,
         source: pd.DataFrame | str | None = None,
     ) -> Self:
         """Learn the table; ``metadata`` defaults to :meth:`Metadata.detect`. Returns ``self``.
 
-        With a :class:`~umbra.privacy.ledger.Ledger`, a differentially private fit records its
-        spend before training (and is refused past the cap) against ``source``: the dataset
-        ``data`` was drawn from, or its fingerprint (default: ``data`` itself).
+        A differentially private fit books its spend before training (and is refused past the
+        cap) in ``ledger`` (default: the ledger at ``$UMBRA_LEDGER`` or ``~/.umbra``;
+        ``False``: none) against ``source``: the dataset ``data`` was drawn from, or its
+        fingerprint. The default is the table :func:`~umbra.split_holdout` split ``data``
+        from, else ``data`` itself.
         """
         self._check_params()
         check_frame(data)
@@ -86,9 +88,12 @@ class Synthesizer(ABC):
         meta.validate(data)
         meta.columns.sort(key=lambda spec: list(data.columns).index(spec.name))
         self._check_metadata(meta, len(data))
-        if ledger is not None:
-            self._record_spend(ledger, data if source is None else source)
-        if len(data) < FEW_ROWS:
+        if ledger is not False and getattr(self, "epsilon", None) is not None:
+            book = Ledger() if ledger is None or ledger is True else ledger
+            self._record_spend(
+                book, data.attrs.get(SOURCE_ATTR, data) if source is None else source
+            )
+        if len(data) < FEW_ROWS and getattr(self, "epsilon", None) is None:
             warnings.warn(
                 f"the table has only {len(data)} rows: synthetic rows will often repeat real "
                 "ones. Check the exact-copy share before sharing the output.",

@@ -88,7 +88,7 @@ class MST(Synthesizer):
         share = self.preprocessing_share
         if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share < 1:
             raise InputError(
-                f"preprocessing_share must be a number between 0 and 1, received {share!r}"
+                f"preprocessing_share must be a number strictly between 0 and 1, received {share!r}"
             )
         for name in ("n_bins", "iterations"):
             value = getattr(self, name)

@@ -126,8 +126,12 @@ class NumericalEncoder(Encoder):
             return np.arange(low - 0.5, high + 1.0)
         if high - low <= 0 or self.n_bins < 3:
             return np.linspace(low, high, self.n_bins + 1)
-        # the bounds are bins of their own (no width): a mass at a bound comes back exactly
-        return np.concatenate([[low], np.linspace(low, high, self.n_bins - 1), [high]])
+        # real bounds are bins of their own (no width), so a mass at a bound comes back
+        # exactly; a bound learned under DP is a grid edge (only zero is a real value)
+        dp = self.spec.bounds_source == "dp"
+        points = [not dp or low == 0, not dp or high == 0]
+        inner = np.linspace(low, high, self.n_bins + 1 - sum(points))
+        return np.concatenate([[low] * points[0], inner, [high] * points[1]])
 
     def blocks(self) -> list[Block]:
         out = []
@@ -168,7 +172,8 @@ class NumericalEncoder(Encoder):
                 codes = np.searchsorted(self.edges, filled, side="right") - 1
                 codes = np.clip(codes, 0, len(self.edges) - 2)
                 codes[filled <= self.edges[0]] = 0
-                codes[filled >= self.edges[-1]] = len(self.edges) - 2
+                if self.edges[-1] == self.edges[-2]:  # the upper bound's own bin
+                    codes[filled >= self.edges[-1]] = len(self.edges) - 2
                 columns.append(codes.astype(float))
             elif self.method == "bgm":
                 alpha, mode = self._normalizer().transform(filled, rng)
