@@ -16,7 +16,8 @@ Example:
     >>> import pandas as pd, tempfile, os
     >>> df = pd.DataFrame({"x": [1, 2, 3]})
     >>> ledger = Ledger(os.path.join(tempfile.mkdtemp(), "ledger.jsonl"))
-    >>> ledger.set_cap(df, epsilon=2.0)
+    >>> ledger.set_cap(df, epsilon=2.0) == fingerprint(df)
+    True
     >>> _ = ledger.spend(df, "mst", epsilon=1.5, delta=1e-7, model_id="m1")
     >>> round(ledger.total(df).epsilon, 2)
     1.5
