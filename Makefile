@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_evaluate.py
 	$(BIN)/python benchmarks/bench_neural.py --models ar copula  # add ctgan tvae: much longer
 	$(BIN)/python benchmarks/bench_dp.py
+	$(BIN)/python benchmarks/bench_sequence.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache .mypy_cache .ruff_cache

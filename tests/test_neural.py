@@ -115,6 +115,8 @@ def test_bad_hyperparameters_are_named(demo: pd.DataFrame) -> None:
         ("ctgan", {"moment_matching": -1.0}, "moment_matching"),
         ("tvae", {"early_stopping": "soon"}, "early_stopping"),
         ("tvae", {"learning_rate": "fast"}, "learning_rate"),
+        ("ctgan", {"rare_threshold": -1}, "rare_threshold"),
+        ("tvae", {"rare_threshold": 2.5}, "rare_threshold"),
     ):
         with pytest.raises(InputError, match=match):
             quiet_fit(name, demo, **params)
@@ -194,3 +196,29 @@ def test_rare_category_on_real_data(name: str, adult: pd.DataFrame) -> None:
     )
     fake = synth.sample(50, conditions={"native_country": rare})
     assert len(fake) == 50 and (fake["native_country"] == rare).all()
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_rare_codes_share_one_token_decoded_uniformly(name: str) -> None:
+    """Codes below rare_threshold cost one unit and come back in equal shares, not as learned."""
+    rng = np.random.default_rng(0)
+    common = rng.choice(["a", "b"], 1000)
+    rare = np.repeat([f"r{i}" for i in range(20)], [9] + [1] * 19)  # r0 most frequent
+    df = pd.DataFrame({"c": np.concatenate([common, rare]), "x": rng.normal(size=1028)})
+    synth = quiet_fit(name, df, epochs=2, early_stopping=None)
+    assert synth.layout_.spans[0].width == 3  # type: ignore[attr-defined]  # a, b, rare
+    fake = synth.sample(20_000)
+    counts = fake["c"][fake["c"].str.startswith("r")].value_counts()
+    assert set(counts.index) <= set(rare)
+    assert counts.max() < 3 * counts.min()  # r0 (9 real rows) is no more frequent than r19
+    open_ = quiet_fit(name, df, epochs=2, early_stopping=None, rare_threshold=0)
+    assert open_.layout_.spans[0].width == 22  # type: ignore[attr-defined]
+
+
+def test_condition_on_a_rare_code_gives_exactly_that_code(trained: umbra.Synthesizer) -> None:
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"c": [*rng.choice(["a", "b"], 600), "z1", "z2", "z3"]})
+    df["x"] = rng.normal(size=len(df))
+    synth = quiet_fit(trained.name, df, epochs=2, early_stopping=None)
+    fake = synth.sample(30, conditions={"c": "z2"})
+    assert len(fake) == 30 and (fake["c"] == "z2").all()

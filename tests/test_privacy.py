@@ -135,6 +135,24 @@ def test_declared_domain_does_not_move_with_one_record(demo: pd.DataFrame) -> No
     assert sizes[f"c{column}.code"] == 3  # the declared category with no rows is in the domain
 
 
+def test_a_record_with_infinities_or_nulls_does_not_change_a_declared_layout(
+    demo: pd.DataFrame,
+) -> None:
+    """With every domain declared, one odd record (an infinity; a null in a column declared
+    nullable) moves neither the blocks nor the metadata: those codes follow the spec alone."""
+    meta = declared(demo).update("horTh", nullable=True).update("age", nullable=True)
+    odd = demo.iloc[:2].astype({"age": float})
+    odd.loc[odd.index[0], "age"] = np.inf
+    odd.loc[odd.index[1], "horTh"] = None
+    fits = [
+        umbra.create("mst", epsilon=1.0, delta=1e-7, random_state=0).fit(frame, metadata=meta)
+        for frame in (demo.astype({"age": float}), pd.concat([demo, odd], ignore_index=True))
+    ]
+    assert fits[0].transformer_.blocks == fits[1].transformer_.blocks
+    assert fits[0].metadata_ == fits[1].metadata_
+    assert np.isfinite(fits[1].sample(2000)["age"].dropna()).all()
+
+
 def test_mst_keeps_a_strong_dependence_and_reports_its_spend(demo: pd.DataFrame) -> None:
     rng = np.random.default_rng(0)
     x = rng.choice(["a", "b", "c"], 4000)

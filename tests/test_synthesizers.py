@@ -23,7 +23,7 @@ from umbra.exceptions import (
 
 # Two epochs of training cannot learn every category: that warning is expected here.
 pytestmark = pytest.mark.filterwarnings("ignore::umbra.exceptions.TrainingWarning")
-MODELS = umbra.available()
+MODELS = umbra.available("table")
 # Short training for the neural models: the suite checks the contract, not the quality.
 FAST: dict[str, dict[str, object]] = {
     "ar": {"epochs": 2},

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +19,18 @@ import typer
 from rich.console import Console
 
 from umbra import __version__
+from umbra._cli_fit import (
+    DP,
+    Conditions,
+    ModelName,
+    SequenceIndex,
+    SequenceKey,
+    conditions,
+    fit_model,
+    model_for,
+    with_sequence,
+    write_table,
+)
 from umbra._console import (
     closing_lines,
     evaluation_table,
@@ -34,14 +45,12 @@ from umbra.evaluation.prepare import same_columns
 from umbra.evaluation.result import Evaluation
 from umbra.evaluation.summary import summarize
 from umbra.exceptions import InputError, ReleaseRefused, UmbraError
-from umbra.io.tables import read, table_format, write
+from umbra.io.tables import read, table_format
+from umbra.metadata.sequence import detect_sequence
 from umbra.metadata.spec import Metadata
 from umbra.privacy.ledger import Ledger, fingerprint
 from umbra.release import GateOptions, report_paths, split_holdout
-from umbra.synthesizers import available, create, load
-from umbra.synthesizers.base import Synthesizer
-from umbra.synthesizers.conditions import parse_value
-from umbra.synthesizers.registry import get as get_model
+from umbra.synthesizers import available, load
 
 app = typer.Typer(
     add_completion=False,
@@ -50,7 +59,6 @@ app = typer.Typer(
     help="Umbra: privacy-preserving synthetic data.",
 )
 console = Console(stderr=True)
-DEFAULT_MODEL = "ar"
 
 NaValues = Annotated[
     list[str] | None,
@@ -91,60 +99,6 @@ def _metadata(df: pd.DataFrame, path: Path | None) -> Metadata:
         return meta
     with stage(console, "Detecting column kinds"):
         return Metadata.detect(df, warn=False)
-
-
-@dataclass(frozen=True)
-class DP:
-    """The CLI's privacy options; ``source`` is the fingerprint the spend is booked against."""
-
-    epsilon: float | None
-    delta: float
-    ledger: Path | None
-    source: str | None = None
-
-
-def _fit(
-    df: pd.DataFrame, meta: Metadata, model: str, seed: int | None, dp: DP | None = None
-) -> Synthesizer:
-    label = f"Fitting {model} on {len(df):,} rows x {df.shape[1]} columns"
-    params: dict[str, object] = {"random_state": seed}
-    if dp is not None and dp.epsilon is not None:
-        if "epsilon" not in get_model(model).param_names():
-            dp_models = [m for m in available() if "epsilon" in get_model(m).param_names()]
-            raise InputError(
-                f"--epsilon: model {model!r} has no differential privacy; use one of {dp_models}"
-            )
-        params |= {"epsilon": dp.epsilon, "delta": dp.delta}
-    trained = "verbose" in get_model(model).param_names()  # these show their own progress
-    synth = create(model, **params, **({"verbose": True} if trained else {}))
-    ledger = None if dp is None or dp.epsilon is None else Ledger(dp.ledger)
-    if trained:
-        console.print(label)
-        return synth.fit(df, metadata=meta, ledger=ledger, source=dp and dp.source)
-    with stage(console, label):
-        return synth.fit(df, metadata=meta, ledger=ledger, source=dp and dp.source)
-
-
-def _conditions(items: list[str] | None) -> dict[str, object]:
-    """``COLUMN=VALUE`` or ``COLUMN=LOW..HIGH`` options as a conditions mapping."""
-    out: dict[str, object] = {}
-    for item in items or []:
-        column, sep, value = item.partition("=")
-        if not sep or not column:
-            raise InputError(
-                f"--condition expects COLUMN=VALUE or COLUMN=LOW..HIGH, received {item!r}"
-            )
-        out[column] = parse_value(value)
-    return out
-
-
-Conditions = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--condition",
-        help="Only rows with COLUMN=VALUE, or COLUMN=LOW..HIGH for numbers (repeatable).",
-    ),
-]
 
 
 @app.command()
@@ -191,14 +145,18 @@ Threshold = Annotated[
 
 @app.command()
 def synthesize(
-    input: Annotated[Path, typer.Argument(help="CSV or Parquet table to imitate.")],
+    input: Annotated[Path, typer.Argument(help="CSV, Parquet or XES table to imitate.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Synthetic table to write.")],
     rows: Annotated[
         int | None, typer.Option("--rows", min=0, help="Rows (default: as input).")
     ] = None,
-    model: Annotated[
-        str, typer.Option("--model", help="Model name (see `umbra models`).")
-    ] = DEFAULT_MODEL,
+    entities: Annotated[
+        int | None,
+        typer.Option("--entities", min=0, help="Sequence tables: entities (default: as input)."),
+    ] = None,
+    model: ModelName = None,
+    sequence_key: SequenceKey = None,
+    sequence_index: SequenceIndex = None,
     seed: Seed = None,
     condition: Conditions = None,
     metadata: Annotated[Path | None, typer.Option("--metadata", help="Metadata JSON.")] = None,
@@ -231,15 +189,19 @@ def synthesize(
     check_outputs([output, html, json_path, summary], sources, force=force)
     gate = GateOptions(gate_config, threshold or [], allow_risky)
     gate.limits()  # a broken gate config fails now, before any work
-    conditions = _conditions(condition)
+    wanted = conditions(condition)
     df = _read(input, na_values)
-    train, kept = _split(df, holdout, na_values, seed)
-    meta = _metadata(train, metadata)
+    found = detect_sequence(df) if sequence_key is None else None
+    by = sequence_key or (found.key if found is not None else None)
+    train, kept = _split(df, holdout, na_values, seed, by)
+    meta = with_sequence(train, _metadata(train, metadata), sequence_key, sequence_index)
+    model_name = model_for(meta, model)
     dp = DP(epsilon, delta, ledger, fingerprint(df))  # the spend is on the whole input
-    synth = _fit(train, meta, model, seed, dp)
-    n = len(df) if rows is None else rows
-    with stage(console, f"Sampling {n:,} rows"):
-        fake = synth.sample(n, conditions=conditions)
+    synth = fit_model(console, train, meta, model_name, seed, dp)
+    n = _how_many(df, meta, model_name, rows, entities)
+    what = "entities" if model_name in available("sequence") else "rows"
+    with stage(console, f"Sampling {n:,} {what}"):
+        fake = synth.sample(n, conditions=wanted)
     # a domain learned under DP clips the real data; the audit judges the real schema
     dp_domain = getattr(synth, "privacy_spent_", {}).get("learned_under_dp")
     audit_meta = meta if dp_domain else synth.metadata_
@@ -266,20 +228,40 @@ def synthesize(
         failures = [c.describe() for c in ev.gate if not c.passed]
         raise ReleaseRefused(failures, str(html))
     with stage(console, f"Writing {output}"):
-        write(fake, output, force=force)
+        write_table(fake, output, meta, force=force)
     console.print(f"Synthetic table written to {output} (verdict: {ev.verdict})")
 
 
+def _how_many(
+    df: pd.DataFrame, meta: Metadata, model: str, rows: int | None, entities: int | None
+) -> int:
+    """Rows to sample, or entities for a sequence model (default: as many as the input)."""
+    if model not in available("sequence"):
+        if entities is not None:
+            raise InputError("--entities is for sequence tables; use --rows for this table")
+        return len(df) if rows is None else rows
+    if rows is not None:
+        raise InputError(f"--rows: model {model!r} generates entities; use --entities N")
+    assert meta.sequence is not None
+    return int(df[meta.sequence.key].nunique()) if entities is None else entities
+
+
 def _split(
-    df: pd.DataFrame, holdout: Path | None, na_values: list[str] | None, seed: int | None
+    df: pd.DataFrame,
+    holdout: Path | None,
+    na_values: list[str] | None,
+    seed: int | None,
+    by: object = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The training rows and the holdout: a given file, or 20% of the input set aside."""
+    """The training rows and the holdout: a given file, or 20% of the input (of its entities,
+    for a sequence table keyed by ``by``) set aside."""
     if holdout is not None:
         kept = _read(holdout, na_values)
         same_columns(list(df.columns), kept, f"holdout ({holdout})")  # before any training
         return df, kept
-    train, kept = split_holdout(df, 0.2, seed)
-    console.print(f"Holding out {len(kept):,} random rows the model never sees.")
+    train, kept = split_holdout(df, 0.2, seed, by=by)
+    unit = "rows" if by is None else f"rows ({kept[by].nunique():,} entities)"
+    console.print(f"Holding out {len(kept):,} random {unit} the model never sees.")
     return train, kept
 
 
@@ -351,9 +333,11 @@ def evaluate_command(
 
 @app.command()
 def fit(
-    input: Annotated[Path, typer.Argument(help="CSV or Parquet table to learn.")],
+    input: Annotated[Path, typer.Argument(help="CSV, Parquet or XES table to learn.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write (.umbra).")],
-    model: Annotated[str, typer.Option("--model", help="Model name.")] = DEFAULT_MODEL,
+    model: ModelName = None,
+    sequence_key: SequenceKey = None,
+    sequence_index: SequenceIndex = None,
     seed: Seed = None,
     metadata: Annotated[Path | None, typer.Option("--metadata", help="Metadata JSON.")] = None,
     na_values: NaValues = None,
@@ -366,7 +350,9 @@ def fit(
     _suffix(output, ".umbra", "model")
     check_outputs([output], [input, metadata], force=force)
     df = _read(input, na_values)
-    synth = _fit(df, _metadata(df, metadata), model, seed, DP(epsilon, delta, ledger))
+    meta = with_sequence(df, _metadata(df, metadata), sequence_key, sequence_index)
+    name = model_for(meta, model)
+    synth = fit_model(console, df, meta, name, seed, DP(epsilon, delta, ledger))
     synth.save(output, force=force)
     console.print(f"Model written to {output}")
 
@@ -374,7 +360,9 @@ def fit(
 @app.command()
 def sample(
     model: Annotated[Path, typer.Argument(help="Model file written by `umbra fit`.")],
-    rows: Annotated[int, typer.Option("--rows", min=0, help="Number of rows.")],
+    rows: Annotated[
+        int, typer.Option("--rows", min=0, help="Number of rows (entities, for sequence models).")
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Synthetic table to write.")],
     seed: Seed = None,
     condition: Conditions = None,
@@ -383,13 +371,13 @@ def sample(
     """Sample ROWS synthetic rows from a saved model (fresh rows each run unless --seed)."""
     table_format(output)
     check_outputs([output], [model], force=force)
-    conditions = _conditions(condition)
+    wanted = conditions(condition)
     with stage(console, f"Loading {model}"):
         synth = load(model)
     with stage(console, f"Sampling {rows:,} rows"):
         rng = np.random.default_rng(seed)
-        fake = synth.sample(rows, conditions=conditions, random_state=rng)
-    write(fake, output, force=force)
+        fake = synth.sample(rows, conditions=wanted, random_state=rng)
+    write_table(fake, output, synth.metadata_, force=force)
     console.print(f"Synthetic table written to {output}")
 
 
@@ -479,6 +467,7 @@ def run(args: list[str] | None = None) -> int:
         copula
         ctgan
         mst
+        sequence
         tvae
         0
     """

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,26 +27,42 @@ MIN_HOLDOUT_ROWS = 5
 
 
 def split_holdout(
-    data: pd.DataFrame, share: float = 0.2, random_state: RandomState = None
+    data: pd.DataFrame,
+    share: float = 0.2,
+    random_state: RandomState = None,
+    *,
+    by: Hashable | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Set aside a random ``share`` of the rows that the model will never see.
+    """Set aside a random ``share`` of the rows (or of the entities in column ``by``, each
+    with all its rows) that the model will never see.
 
     Both parts remember the whole table's fingerprint, so that the privacy ledger books a
     DP fit on either of them against the whole table (a new split is not a new budget).
+
+    Example:
+        >>> log = pd.DataFrame({"case": list("aabbccddee") * 2, "step": range(20)})
+        >>> train, kept = split_holdout(log, 0.2, 0, by="case")
+        >>> sorted(set(kept["case"])), len(kept)
+        (['c'], 4)
     """
     if not 0 < share < 1:
         raise InputError(f"holdout share must be between 0 and 1 (exclusive), received {share}.")
-    n_holdout = round(len(data) * share)
-    if n_holdout < MIN_HOLDOUT_ROWS or len(data) - n_holdout < 2:
+    groups = pd.factorize(data[by])[0] if by is not None else np.arange(len(data))
+    units = int(groups.max()) + 1 if len(groups) else 0
+    n_holdout = round(units * share)
+    what = "rows" if by is None else f"entities of {by!r}"
+    if n_holdout < (MIN_HOLDOUT_ROWS if by is None else 1) or units - n_holdout < 2:
         raise InputError(
-            f"the table has {len(data)} rows: too few to set aside {share:.0%} as a holdout "
+            f"the table has {units} {what}: too few to set aside {share:.0%} as a holdout "
             f"(at least {MIN_HOLDOUT_ROWS} rows). Give a holdout file with --holdout."
         )
-    order = make_rng(random_state).permutation(len(data))
-    holdout = np.sort(order[:n_holdout])
-    train = np.sort(order[n_holdout:])
+    order = make_rng(random_state).permutation(units)
+    kept = np.isin(groups, order[:n_holdout])
     source = data.attrs.get(SOURCE_ATTR) or fingerprint(data)
-    parts = data.iloc[train].reset_index(drop=True), data.iloc[holdout].reset_index(drop=True)
+    parts = (
+        data.iloc[np.flatnonzero(~kept)].reset_index(drop=True),
+        data.iloc[np.flatnonzero(kept)].reset_index(drop=True),
+    )
     for part in parts:  # a DP fit on either part books its spend on the whole table
         part.attrs[SOURCE_ATTR] = source
     return parts

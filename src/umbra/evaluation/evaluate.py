@@ -27,6 +27,7 @@ from umbra.evaluation.result import Evaluation
 from umbra.evaluation.utility import check_target, utility
 from umbra.exceptions import InputError
 from umbra.metadata.spec import Metadata
+from umbra.transforms.numeric import DatetimeEncoder
 
 
 def evaluate(
@@ -67,7 +68,10 @@ def evaluate(
         check_target(tables, target)
     ev = Evaluation(info=_info(tables, target, model))
     seconds: dict[str, float] = {}
-    for family, run in _plan(tables, target, sensitive, quasi):
+    plan = _plan(tables, target, sensitive, quasi)
+    if tables.meta.sequence is not None:
+        plan.append(("sequences", _sequence_step(real, synthetic, holdout, tables.meta)))
+    for family, run in plan:
         start = time.perf_counter()
         run(ev, rng)
         seconds[family] = seconds.get(family, 0.0) + time.perf_counter() - start
@@ -94,6 +98,40 @@ def _plan(tables: Tables, target: Any, sensitive: list[Any], quasi: list[Any]) -
     if target is not None:
         steps.append(("utility", lambda ev, rng: utility(tables, ev, target, rng)))
     return steps
+
+
+def _sequence_step(real: Any, synthetic: Any, holdout: Any, meta: Metadata) -> Any:
+    """The sequence metrics, on whole entities of the tables as given (not subsampled rows)."""
+    from umbra.evaluation.sequences import sequence_metrics
+
+    seq = meta.sequence
+    assert seq is not None
+    index = seq.index if seq.index is not None else "__position__"
+    tables = [real, synthetic, holdout]
+    if seq.index is None:  # the file order within each entity
+        tables = [
+            None if t is None else t.assign(__position__=t.groupby(seq.key).cumcount())
+            for t in tables
+        ]
+    elif meta[seq.index].kind == "datetime":  # text dates: the instants, in UTC
+        stamps = DatetimeEncoder(meta[seq.index], "i")
+        tables = [None if t is None else _replaced(t, index, stamps.utc(t[index])) for t in tables]
+
+    def run(ev: Evaluation, rng: Any) -> None:
+        ev.metrics.extend(
+            sequence_metrics(
+                tables[0], tables[1], key=seq.key, index=index, activity=seq.activity,
+                context=seq.context, holdout=tables[2], random_state=int(rng.integers(2**31)),
+            )
+        )  # fmt: skip
+
+    return run
+
+
+def _replaced(table: Any, column: Any, values: Any) -> Any:
+    out = table.copy()
+    out[column] = values
+    return out
 
 
 def _columns(tables: Tables, given: list[Any] | None, flag: str) -> list[Any]:

@@ -13,6 +13,8 @@ singling_out_excess             0.02     unique quasi-identifier combinations re
 attribute_inference_excess      0.05     extra accuracy (or R^2) about sensitive columns of
                                          members, over an attacker trained on the holdout
 exact_copy_share                0.01     used instead of the excess when there is no holdout
+unique_trace_copy_excess        0.02     sequences: synthetic entities repeating a path that
+                                         only one real entity took, beyond the holdout's rate
 ==============================  =======  ===================================================
 
 Example:
@@ -40,6 +42,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "singling_out_excess": 0.02,
     "attribute_inference_excess": 0.05,
     "exact_copy_share": 0.01,
+    "unique_trace_copy_excess": 0.02,
 }
 EXPLAIN = {
     "exact_copy_excess": "synthetic rows copy training rows more often than unseen real rows do",
@@ -48,6 +51,7 @@ EXPLAIN = {
     "singling_out_excess": "unique real people are reproduced on their quasi-identifiers",
     "attribute_inference_excess": "the synthetic data reveals sensitive values of members",
     "exact_copy_share": "synthetic rows copy training rows",
+    "unique_trace_copy_excess": "synthetic entities repeat paths that identify one real entity",
 }
 
 
@@ -101,7 +105,7 @@ def apply_gate(ev: Evaluation, limits: dict[str, float] | None = None) -> None:
     """Compare the privacy metrics with their maxima and store the checks in ``ev.gate``."""
     limits = thresholds(limits)
     names = {m.name for m in ev.family("privacy")}
-    checked = ["dcr_share", "membership_auc", "singling_out_excess"]
+    checked = ["dcr_share", "membership_auc", "singling_out_excess", "unique_trace_copy_excess"]
     checked.insert(0, "exact_copy_excess" if "exact_copy_excess" in names else "exact_copy_share")
     ev.gate = []
     for name in checked:

@@ -23,38 +23,42 @@ import pandas as pd
 
 from umbra._files import atomic_write
 from umbra.exceptions import DataWarning, InputError
+from umbra.io.eventlog import XES_SUFFIXES, read_xes, write_xes
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
-SUPPORTED = CSV_SUFFIXES + PARQUET_SUFFIXES
+SUPPORTED = CSV_SUFFIXES + PARQUET_SUFFIXES + XES_SUFFIXES
 
 
 def table_format(path: str | os.PathLike[str]) -> str:
-    """Return ``"csv"`` or ``"parquet"`` for ``path``'s extension, or raise :class:`InputError`.
+    """Return ``"csv"``, ``"parquet"`` or ``"xes"`` for ``path``'s extension, else raise.
 
     Example:
-        >>> table_format("data/patients.csv.gz")
-        'csv'
+        >>> table_format("data/patients.csv.gz"), table_format("logs/loans.xes.gz")
+        ('csv', 'xes')
     """
     name = Path(path).name.lower()
     if name.endswith(CSV_SUFFIXES):
         return "csv"
     if name.endswith(PARQUET_SUFFIXES):
         return "parquet"
+    if name.endswith(XES_SUFFIXES):
+        return "xes"
     raise InputError(
         f"{path}: unsupported file extension. Expected one of {', '.join(SUPPORTED)}; "
-        "rename the file or convert it to CSV or Parquet."
+        "rename the file or convert it to CSV, Parquet or XES."
     )
 
 
 def read(
     path: str | os.PathLike[str], *, na_values: str | Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Read a CSV or Parquet table, with clear errors for missing, empty or malformed files.
+    """Read a CSV, Parquet or XES table, with clear errors for missing, empty or malformed files.
 
     In CSV files only empty cells are missing, plus the strings in ``na_values`` (for example
     ``["?"]`` or ``["NA"]``): text such as ``None`` or ``NA`` stays a value unless you say so.
-    The separator of ``.csv`` files is detected among comma, semicolon, tab and bar.
+    The separator of ``.csv`` files is detected among comma, semicolon, tab and bar. XES event
+    logs are read by :func:`umbra.io.eventlog.read_xes`, one row per event.
     """
     p = Path(path)
     if p.is_dir():
@@ -65,7 +69,12 @@ def read(
     if p.stat().st_size == 0:
         raise InputError(f"{p}: the file is empty (0 bytes); expected a header and rows.")
     extra = [na_values] if isinstance(na_values, str) else list(na_values or [])
-    df = _read_csv(p, extra) if fmt == "csv" else _read_parquet(p)
+    if fmt == "csv":
+        df = _read_csv(p, extra)
+    elif fmt == "parquet":
+        df = _read_parquet(p)
+    else:
+        df = read_xes(p)
     if df.shape[1] == 0:
         raise InputError(f"{p}: no columns found; expected a table with a header row.")
     if len(df) == 0:
@@ -142,12 +151,16 @@ def _read_parquet(p: Path) -> pd.DataFrame:
 def write(df: pd.DataFrame, path: str | os.PathLike[str], *, force: bool = False) -> Path:
     """Write ``df`` by the extension of ``path`` through a temporary file and a rename.
 
+    XES files are written by :func:`umbra.io.eventlog.write_xes` (cases from ``case:concept:name``).
+
     An existing file is replaced only with ``force=True``; an interrupted write leaves the
     destination untouched.
     """
     p = Path(path)
     fmt = table_format(p)
     lower = p.name.lower()
+    if fmt == "xes":
+        return write_xes(df, p, force=force)
 
     def writer(tmp: str) -> None:
         if fmt == "parquet":

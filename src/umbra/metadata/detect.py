@@ -20,6 +20,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from umbra.exceptions import DataWarning, InputError, PrivacyLeakWarning
+from umbra.metadata.sequence import detect_sequence
 from umbra.metadata.spec import ColumnSpec, Metadata, parse_dates
 
 DATE_FORMATS = (
@@ -45,7 +46,7 @@ def detect_metadata(data: pd.DataFrame, *, warn: bool = True) -> Metadata:
     """Detect a :class:`Metadata` for ``data``; warn about what was learned from the data."""
     check_frame(data)
     specs = [detect_column(name, data[name]) for name in data.columns]
-    meta = Metadata(specs)
+    meta = Metadata(specs, detect_sequence(data))
     if warn:
         warn_learned(meta)
     return meta
@@ -225,6 +226,13 @@ def _text_dates(spec: ColumnSpec, text: pd.Series, fmt: str) -> None:
 
 def _mixed_types(spec: ColumnSpec, uniques: pd.Series) -> None:
     odd = sorted({type(v).__name__ for v in uniques if not isinstance(v, str | int | float)})
+    zones = sorted({str(v.tzinfo) for v in uniques if isinstance(v, pd.Timestamp)})
+    if odd == ["Timestamp"] and len(zones) > 1:
+        raise InputError(
+            f"column {spec.name!r} holds timestamps in {len(zones)} timezones ({', '.join(zones)}"
+            "), so pandas keeps them as objects; convert them to one zone first, e.g. "
+            "df[col] = pd.to_datetime(df[col], utc=True) (the instants stay the same)."
+        )
     if odd:
         raise InputError(
             f"column {spec.name!r} holds {', '.join(odd)} values, which Umbra cannot restore "

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from umbra.exceptions import IncompatibleVersionError, MetadataError, PersistenceError
+from umbra.metadata.sequence import SequenceSpec
 
 KINDS = ("numerical", "categorical", "boolean", "datetime", "id", "pii")
 SOURCES = ("public", "data", "dp")
@@ -153,8 +154,9 @@ class Metadata:
         ('numerical', (1.5, 3.0), 'data')
     """
 
-    def __init__(self, columns: Sequence[ColumnSpec]) -> None:
+    def __init__(self, columns: Sequence[ColumnSpec], sequence: SequenceSpec | None = None) -> None:
         self.columns = list(columns)
+        self.sequence = sequence
         names = [c.name for c in self.columns]
         repeated = sorted({repr(n) for n in names if names.count(n) > 1})
         if repeated:
@@ -166,6 +168,35 @@ class Metadata:
         from umbra.metadata.detect import detect_metadata
 
         return detect_metadata(data, warn=warn)
+
+    def set_sequence(
+        self,
+        key: Hashable,
+        index: Hashable | None = None,
+        *,
+        activity: Hashable | None = None,
+        context: Sequence[Hashable] | None = None,
+    ) -> Metadata:
+        """Declare the table a set of sequences: one entity per ``key``, ordered by ``index``.
+
+        ``context`` names the columns constant within each entity (default: the current
+        ones, if the key stays the same, else none). Returns ``self``; unknown columns are a
+        :class:`MetadataError`.
+
+        Example:
+            >>> meta = Metadata([ColumnSpec("id", "id"), ColumnSpec("t", "numerical")])
+            >>> meta.set_sequence("id", "t").sequence
+            SequenceSpec(key='id', index='t', activity=None, context=[])
+        """
+        old = self.sequence
+        if context is None:
+            context = old.context if old is not None and old.key == key else []
+        spec = SequenceSpec(key, index, activity, list(context))
+        problems = spec.problems(self.names)
+        if problems:
+            raise MetadataError(problems)
+        self.sequence = spec
+        return self
 
     @property
     def names(self) -> list[Hashable]:
@@ -189,7 +220,8 @@ class Metadata:
 
     def __repr__(self) -> str:
         kinds = ", ".join(f"{c.name!r}: {c.kind}" for c in self.columns)
-        return f"Metadata({kinds})"
+        key = f"; sequences of {self.sequence.key!r}" if self.sequence is not None else ""
+        return f"Metadata({kinds}{key})"
 
     def update(self, name: Hashable, **changes: Any) -> Metadata:
         """Override fields of one column; bounds and categories given here are public.
@@ -231,7 +263,8 @@ class Metadata:
 
     def problems(self) -> list[str]:
         """Every inconsistency of the specs themselves."""
-        return [p for c in self.columns for p in c.problems()]
+        out = [p for c in self.columns for p in c.problems()]
+        return out + (self.sequence.problems(self.names) if self.sequence is not None else [])
 
     def validate(self, data: Any) -> None:
         """Raise :class:`MetadataError` listing every way ``data`` does not fit this metadata."""
@@ -243,11 +276,14 @@ class Metadata:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the format name and version."""
-        return {
+        out: dict[str, Any] = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "columns": [_spec_to_dict(c) for c in self.columns],
         }
+        if self.sequence is not None:
+            out["sequence"] = self.sequence.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any], *, origin: str = "metadata") -> Metadata:
@@ -272,7 +308,9 @@ class Metadata:
             if raw.get("bounds") is not None:
                 raw = {**raw, "bounds": tuple(raw["bounds"])}
             specs.append(ColumnSpec(**raw))
-        meta = cls(specs)
+        raw_sequence = payload.get("sequence")
+        sequence = None if raw_sequence is None else SequenceSpec.from_dict(raw_sequence, origin)
+        meta = cls(specs, sequence)
         problems = meta.problems()
         if problems:
             raise MetadataError(problems, header=f"problems in {origin}")

@@ -206,3 +206,38 @@ def discover(
             )
             out[name] = replace_unreleased(out[name], cats, nulls, rng)
     return out
+
+
+def conform(data: pd.DataFrame, meta: Metadata, rng: np.random.Generator) -> pd.DataFrame:
+    """``data`` made to fit the public domain of ``meta``, the same way whatever it holds.
+
+    Infinities become missing; a missing value in a column the metadata does not declare
+    nullable becomes a value drawn uniformly from the column's domain (bounds or categories);
+    numbers are clipped to the bounds. No statistic of the data decides what is done, so the
+    encoding's layout does not depend on any record.
+
+    Example:
+        >>> from umbra.metadata.spec import ColumnSpec
+        >>> meta = Metadata([ColumnSpec("x", "numerical", "float64", bounds=(0, 10))])
+        >>> table = pd.DataFrame({"x": [1.0, np.inf, 99.0]})
+        >>> conform(table, meta, np.random.default_rng(0))["x"].tolist()[2]
+        10.0
+    """
+    out = data.copy()
+    for spec in meta:
+        column = out[spec.name]
+        if spec.kind == "numerical" and spec.bounds is not None:
+            values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+            values[~np.isfinite(values)] = np.nan
+            low, high = (float(b) for b in spec.bounds)
+            values = np.where(np.isnan(values), np.nan, np.clip(values, low, high))
+            missing = np.isnan(values)
+            if not spec.nullable and missing.any():
+                fill = rng.uniform(low, high, int(missing.sum()))
+                values[missing] = np.round(fill) if spec.integer else fill
+            out[spec.name] = values
+        elif spec.kind == "categorical" and spec.categories:
+            out[spec.name] = replace_unreleased(column, list(spec.categories), spec.nullable, rng)
+        elif spec.kind == "boolean" and not spec.nullable and column.isna().any():
+            out[spec.name] = replace_unreleased(column, [True, False], False, rng)
+    return out

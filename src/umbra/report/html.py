@@ -16,11 +16,14 @@ from umbra.evaluation.result import FAMILIES, Evaluation, Metric
 from umbra.report import plots
 
 HEADLINES = {
-    "fidelity": ["column_shapes", "pair_trends", "detection_auc", "association_drift_max"],
+    "fidelity": ["column_shapes", "pair_trends", "detection_auc", "association_drift_max",
+                 "activity_tvd", "sequence_length_ks", "directly_follows_similarity",
+                 "variant_coverage", "case_duration_ks"],
     "utility": ["tstr_roc_auc_boosting", "trtr_roc_auc_boosting",
                 "tstr_trtr_ratio_roc_auc_boosting", "tstr_r2_boosting", "trtr_r2_boosting"],
     "privacy": ["exact_copy_share", "exact_copy_share_holdout", "dcr_share", "membership_auc",
-                "singling_out_share", "singling_out_share_holdout"],
+                "singling_out_share", "singling_out_share_holdout", "unique_trace_copy_share",
+                "unique_trace_copy_share_holdout", "sequence_dcr_close_share"],
 }  # fmt: skip
 VERDICT_TEXT = {
     "pass": "Release allowed: every privacy check passed.",

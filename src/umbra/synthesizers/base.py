@@ -42,6 +42,7 @@ class Synthesizer(ABC):
     """Base of every model. ``__init__`` stores keyword-only hyperparameters and nothing else."""
 
     name: ClassVar[str] = ""
+    data_kind: ClassVar[str] = "table"
     numeric_encoding: ClassVar[str] = "raw"
 
     def __init__(self, *, random_state: RandomState = None) -> None:
@@ -80,13 +81,7 @@ class Synthesizer(ABC):
                 f"the table has {len(data)} row(s); a synthesizer needs at least {MIN_ROWS} "
                 "to learn a distribution (with one row it could only copy it)."
             )
-        meta = (
-            copy.deepcopy(metadata) if metadata is not None else Metadata.detect(data, warn=False)
-        )
-        if not isinstance(meta, Metadata):
-            raise InputError(f"metadata must be a umbra.Metadata, received {type(meta).__name__}")
-        meta.validate(data)
-        meta.columns.sort(key=lambda spec: list(data.columns).index(spec.name))
+        meta = checked_metadata(data, metadata)
         self._check_metadata(meta, len(data))
         if ledger is not False and getattr(self, "epsilon", None) is not None:
             book = Ledger() if ledger is None or ledger is True else ledger
@@ -199,6 +194,15 @@ class Synthesizer(ABC):
         """
         return self._sample(n, rng)
 
+    def _transformer_state(self) -> dict[str, Any]:
+        """What :func:`~umbra.synthesizers.persist.load` needs to rebuild ``transformer_``."""
+        return self.transformer_.state()
+
+    @classmethod
+    def _load_transformer(cls, meta: Metadata, state: dict[str, Any]) -> TableTransformer:
+        """Rebuild ``transformer_`` from :meth:`_transformer_state`."""
+        return TableTransformer.from_state(meta, state)
+
     @abstractmethod
     def _get_state(self) -> dict[str, Any]:
         """The model's learned state: JSON values and NumPy arrays."""
@@ -217,6 +221,16 @@ class Synthesizer(ABC):
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+
+def checked_metadata(data: pd.DataFrame, metadata: Metadata | None) -> Metadata:
+    """A copy of ``metadata`` (detected when None) checked against ``data``, in its order."""
+    meta = copy.deepcopy(metadata) if metadata is not None else Metadata.detect(data, warn=False)
+    if not isinstance(meta, Metadata):
+        raise InputError(f"metadata must be a umbra.Metadata, received {type(meta).__name__}")
+    meta.validate(data)
+    meta.columns.sort(key=lambda spec: list(data.columns).index(spec.name))
+    return meta
 
 
 def _warn_learned(items: list[str]) -> None:

@@ -38,7 +38,7 @@ from umbra._random import RandomState
 from umbra.exceptions import InputError
 from umbra.metadata.spec import Metadata
 from umbra.privacy.accounting import check_budget, exponential_epsilon, gaussian_sigma, rho_for
-from umbra.privacy.domain import discover, needs_discovery
+from umbra.privacy.domain import conform, discover, needs_discovery
 from umbra.privacy.marginals import marginal, noisy, sample_tree, select_tree, tree_order
 from umbra.synthesizers.base import Synthesizer
 from umbra.synthesizers.registry import register
@@ -113,13 +113,15 @@ class MST(Synthesizer):
     def _prepare(
         self, data: pd.DataFrame, meta: Metadata, rng: np.random.Generator
     ) -> pd.DataFrame:
-        if not self._discover:
+        if self.epsilon is None:
             return data
-        budget = (self._plan["preprocessing_rho"], self._plan["delta_extra"])
-        return discover(data, meta, self._discover, budget, rng)
+        if self._discover:
+            budget = (self._plan["preprocessing_rho"], self._plan["delta_extra"])
+            data = discover(data, meta, self._discover, budget, rng)
+        return conform(data, meta, rng)
 
     def _encoding(self) -> dict[str, Any]:
-        return {"numeric": "bins", "n_bins": self.n_bins}
+        return {"numeric": "bins", "n_bins": self.n_bins, "public": self.epsilon is not None}
 
     def _fit(self, encoded: np.ndarray, blocks: list[Block], rng: np.random.Generator) -> None:
         if any(b.kind != "discrete" for b in blocks):

@@ -23,7 +23,6 @@ from umbra._files import atomic_write
 from umbra.exceptions import IncompatibleVersionError, PersistenceError
 from umbra.metadata.spec import Metadata
 from umbra.synthesizers.base import Synthesizer
-from umbra.transforms.table import TableTransformer
 
 FORMAT = "umbra.model"
 FORMAT_VERSION = 1
@@ -70,7 +69,7 @@ def _json(obj: Any, what: str) -> bytes:
 def save_synthesizer(synth: Synthesizer, path: Path, *, force: bool) -> Path:
     """Write ``synth`` to ``path`` atomically."""
     state = {
-        "transformer": synth.transformer_.state(),
+        "transformer": synth._transformer_state(),
         "model": synth._get_state(),
         "sample_rng": synth.sample_rng_.bit_generator.state,
         "n_training_rows": synth.n_training_rows_,
@@ -134,7 +133,7 @@ def _rebuild(manifest: dict[str, Any], meta: Metadata, state: dict[str, Any]) ->
 
     synth = create(manifest["model"], **manifest["params"])
     synth.metadata_ = meta
-    synth.transformer_ = TableTransformer.from_state(meta, state["transformer"])
+    synth.transformer_ = synth._load_transformer(meta, state["transformer"])
     synth._set_state(state["model"])
     synth.n_training_rows_ = state["n_training_rows"]
     synth.sample_rng_ = np.random.default_rng()

@@ -20,8 +20,11 @@ _LAZY = {
     "ar": "umbra.synthesizers.ar",
     "ctgan": "umbra.synthesizers.ctgan",
     "mst": "umbra.synthesizers.mst",
+    "sequence": "umbra.synthesizers.sequence",
     "tvae": "umbra.synthesizers.tvae",
 }
+# Models of per-entity sequences (one row per event), not of independent rows.
+SEQUENCE_MODELS = frozenset({"sequence"})
 S = TypeVar("S", bound=type[Synthesizer])
 
 
@@ -33,9 +36,21 @@ def register(cls: S) -> S:
     return cls
 
 
-def available() -> list[str]:
-    """Names of the registered synthesizers, sorted."""
-    return sorted(set(_REGISTRY) | set(_LAZY))
+def available(kind: str | None = None) -> list[str]:
+    """Names of the registered synthesizers, sorted; ``kind``: only ``"table"`` or
+    ``"sequence"`` models.
+
+    Example:
+        >>> available("sequence")
+        ['sequence']
+    """
+    names = sorted(set(_REGISTRY) | set(_LAZY))
+    if kind is None:
+        return names
+    if kind not in ("table", "sequence"):
+        raise InputError(f"kind must be 'table', 'sequence' or None, received {kind!r}")
+    sequence = SEQUENCE_MODELS | {n for n, c in _REGISTRY.items() if c.data_kind == "sequence"}
+    return [n for n in names if (n in sequence) == (kind == "sequence")]
 
 
 def get(name: str) -> type[Synthesizer]:

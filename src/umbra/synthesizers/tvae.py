@@ -82,6 +82,8 @@ class TVAE(NeuralSynthesizer):
         early_stopping: ``"loss"`` (the loss on held-out rows stops improving), ``"fidelity"``
             (generated vs held-out rows) or ``None``.
         patience: epochs without improvement before stopping.
+        rare_threshold: codes seen in fewer training rows share one token (decoded to one of
+            them at random), so no rare value's rows can be learned; 0 or 1 switches it off.
         verbose: show a progress bar with the losses.
         random_state: seed for training and sampling.
     """
@@ -100,10 +102,12 @@ class TVAE(NeuralSynthesizer):
         loss_factor: float = 2.0,
         early_stopping: str | None = "loss",
         patience: int = 20,
+        rare_threshold: int = 10,
         verbose: bool = False,
         random_state: RandomState = None,
     ) -> None:
         super().__init__(
+            rare_threshold=rare_threshold,
             epochs=epochs,
             batch_size=batch_size,
             learning_rate=learning_rate,

@@ -38,6 +38,8 @@ class Encoder:
 
     registry: ClassVar[dict[str, type[Encoder]]] = {}
     kind_name: ClassVar[str] = ""
+    #: True for DP models: the block layout (null and infinity codes) follows the spec alone.
+    public: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

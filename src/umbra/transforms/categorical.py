@@ -45,7 +45,7 @@ class CategoricalEncoder(Encoder):
 
             self.categories = _sorted_categories(series.dropna().unique())
             self.learned.append(f"categories of {self.spec.name!r}")
-        self.has_null = bool(self.spec.nullable or series.isna().any())
+        self.has_null = bool(self.spec.nullable or (not self.public and series.isna().any()))
         return self
 
     def blocks(self) -> list[Block]:
@@ -88,7 +88,7 @@ class BooleanEncoder(Encoder):
         self.has_null = False
 
     def fit(self, series: pd.Series, rng: np.random.Generator) -> BooleanEncoder:
-        self.has_null = bool(self.spec.nullable or series.isna().any())
+        self.has_null = bool(self.spec.nullable or (not self.public and series.isna().any()))
         return self
 
     def blocks(self) -> list[Block]:

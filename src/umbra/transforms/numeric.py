@@ -77,7 +77,10 @@ class NumericalEncoder(Encoder):
     def fit(self, series: pd.Series, rng: np.random.Generator) -> NumericalEncoder:
         values = self.values_of(series)
         status = status_of(values)
-        self.statuses = sorted(set(status.tolist()) | ({1} if self.spec.nullable else set()))
+        if self.public:  # a DP model: which statuses exist is the spec's, never the data's
+            self.statuses = [0, 1] if self.spec.nullable else [0]
+        else:
+            self.statuses = sorted(set(status.tolist()) | ({1} if self.spec.nullable else set()))
         finite = values[status == 0]
         declared = self.declared_bounds()
         if declared is not None:
@@ -269,7 +272,11 @@ class DatetimeEncoder(NumericalEncoder):
         return np.round(values / self.resolution) * self.resolution
 
     def inverse(self, encoded: np.ndarray, rng: np.random.Generator) -> pd.Series:
-        seconds = self.decode_values(encoded, rng)
+        return self.from_seconds(self.decode_values(encoded, rng))
+
+    def from_seconds(self, seconds: np.ndarray) -> pd.Series:
+        """Seconds since the epoch (UTC) as the column: its zone, text format and dtype."""
+        seconds = np.array(seconds, dtype=float)
         seconds[~np.isfinite(seconds)] = np.nan
         stamps = pd.to_datetime(pd.Series(np.round(seconds * 1e6)), unit="us")
         if self.spec.timezone is not None:

@@ -36,6 +36,9 @@ class TableTransformer:
         numeric: ``"raw"``, ``"bgm"`` (mode-specific normalisation) or ``"bins"``
             (discretisation onto the bounds) for numerical and datetime columns.
         n_bins: bins per number for ``numeric="bins"``.
+        public: the blocks follow the metadata alone (which nulls and infinities exist), as a
+            differentially private model needs; the data must fit it (see
+            :func:`umbra.privacy.domain.conform`).
         random_state: seed for the random parts of encoding (fills, mode draws, in-bin values).
     """
 
@@ -45,6 +48,7 @@ class TableTransformer:
         *,
         numeric: str = "raw",
         n_bins: int = 32,
+        public: bool = False,
         random_state: RandomState = 0,
     ) -> None:
         if numeric not in METHODS:
@@ -52,6 +56,7 @@ class TableTransformer:
         self.metadata = metadata
         self.numeric = numeric
         self.n_bins = n_bins
+        self.public = public
         self.random_state = random_state
 
     def _make(self, index: int) -> Encoder:
@@ -75,6 +80,8 @@ class TableTransformer:
         rng = make_rng(self.random_state)
         self.encoders_ = [self._make(i) for i in range(len(self.metadata))]
         for encoder in self.encoders_:
+            if self.public:
+                encoder.public = True
             encoder.fit(data[encoder.spec.name], rng)
         self.learned_ = [item for enc in self.encoders_ for item in enc.learned]
         return self

@@ -2,8 +2,9 @@
 
 Continuous blocks take one unit (tanh); a discrete block of size k takes k units (softmax).
 The conditional vector one-hot encodes one category of one *conditionable* block (categories,
-booleans, null/inf status; not the mixture modes). Training samples the block uniformly and the
-category by its log frequency, so rare categories are trained on (Xu et al. 2019).
+booleans, null/inf status; not the mixture modes, nor blocks of more than ``COND_MAX_SIZE``
+tokens, whose one-hot input would dominate the cost). Training samples the block uniformly and
+the category by its log frequency, so rare categories are trained on (Xu et al. 2019).
 
 Example:
     >>> from umbra.transforms.base import Block
@@ -21,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.nn import functional as F  # noqa: N812 (the usual name)
 
 from umbra.transforms.base import Block
 
 ALPHA_LIMIT = 0.99
+COND_MAX_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ class Layout:
             start += width
         self.width = start
         self.cond_blocks = [
-            j for j, b in enumerate(blocks) if b.kind == "discrete" and not b.name.endswith(".mode")
+            j
+            for j, b in enumerate(blocks)
+            if b.kind == "discrete" and not b.name.endswith(".mode") and b.size <= COND_MAX_SIZE
         ]
         self.cond_offsets: dict[int, int] = {}
         offset = 0
@@ -61,35 +64,49 @@ class Layout:
         self._padding()
 
     def _padding(self) -> None:
-        """Index tensors that lay the discrete spans side by side, padded to the widest."""
+        """Index tensors of the discrete units (and their spans) and of the value units.
+
+        Softmaxes run on the flat discrete units with per-span reductions, never on spans
+        padded to the widest: a table with one 400-level column and forty binary ones would
+        otherwise cost 400 units per span.
+        """
         discrete = [s for s in self.spans if s.discrete]
-        widest = max((s.width for s in discrete), default=0)
-        index = np.zeros((len(discrete), widest), dtype=np.int64)
-        mask = np.zeros((len(discrete), widest), dtype=bool)
-        for i, span in enumerate(discrete):
-            index[i, : span.width] = np.arange(span.start, span.start + span.width)
-            mask[i, : span.width] = True
-        self.pad_index, self.pad_mask = torch.from_numpy(index), torch.from_numpy(mask)
+        units = [np.arange(s.start, s.start + s.width) for s in discrete]
+        self.n_discrete = len(discrete)
+        self.discrete_index = torch.from_numpy(
+            np.concatenate(units).astype(np.int64) if units else np.zeros(0, np.int64)
+        )
+        owner = [np.full(s.width, i) for i, s in enumerate(discrete)]
+        self.unit_span = torch.from_numpy(
+            np.concatenate(owner).astype(np.int64) if owner else np.zeros(0, np.int64)
+        )
         flat = np.array([s.start for s in self.spans if not s.discrete], dtype=np.int64)
         self.value_index = torch.from_numpy(flat)
-        cond = [s for j, s in enumerate(self.spans) if j in self.cond_offsets]
-        self.cond_spans = (
-            torch.tensor([i for i, s in enumerate(discrete) if s in cond], dtype=torch.long)
-            if cond
-            else torch.zeros(0, dtype=torch.long)
+        order = np.concatenate([self.discrete_index.numpy(), flat]).astype(np.int64)
+        self._inverse = torch.from_numpy(np.argsort(order, kind="stable"))
+        cond_units = [
+            np.arange(self.spans[j].start, self.spans[j].start + self.spans[j].width)
+            for j in self.cond_blocks
+        ]
+        self.cond_units = torch.from_numpy(
+            np.concatenate(cond_units).astype(np.int64) if cond_units else np.zeros(0, np.int64)
         )
 
-    def padded(self, raw: torch.Tensor) -> torch.Tensor:
-        """The discrete units as (rows, spans, widest), padding set to -inf."""
-        out = raw[:, self.pad_index]
-        return out.masked_fill(~self.pad_mask, float("-inf"))
+    def _log_softmax(self, logits: torch.Tensor) -> torch.Tensor:
+        """Log-softmax of ``(rows, discrete units)`` logits within each span."""
+        shape = (len(logits), self.n_discrete)
+        span = self.unit_span.expand(len(logits), -1)
+        with torch.no_grad():  # any shift is exact: the max only keeps exp() in range
+            top = logits.new_full(shape, float("-inf")).scatter_reduce(
+                1, span, logits, reduce="amax"
+            )
+        shifted = logits - top[:, self.unit_span]
+        total = logits.new_zeros(shape).index_add(1, self.unit_span, shifted.exp())
+        return shifted - total.log()[:, self.unit_span]
 
-    def unpad(self, padded: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-        """Rows from padded discrete units and the value units."""
-        out = padded.new_zeros((len(padded), self.width))
-        out[:, self.pad_index[self.pad_mask]] = padded[:, self.pad_mask]
-        out[:, self.value_index] = values
-        return out
+    def _assemble(self, discrete: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """Rows from the discrete units and the value units (each in layout order)."""
+        return torch.cat([discrete, values], dim=1)[:, self._inverse]
 
     def to_matrix(self, encoded: np.ndarray) -> np.ndarray:
         """Encoded blocks (codes, alphas) to the network representation (one-hot, clipped)."""
@@ -105,12 +122,13 @@ class Layout:
 
     def activate(self, raw: torch.Tensor, tau: float = 0.2) -> torch.Tensor:
         """Generator output to a row: tanh for values, Gumbel-softmax for categories."""
-        if not len(self.pad_index):
+        if not self.n_discrete:
             return torch.tanh(raw)
-        uniform = torch.rand_like(raw).clamp_(1e-10, 1.0)
+        logits = raw[:, self.discrete_index]
+        uniform = torch.rand_like(logits).clamp_(1e-10, 1.0)
         gumbel = -(-uniform.log()).log()
-        soft = torch.softmax(self.padded((raw + gumbel) / tau), dim=2)
-        return self.unpad(soft, torch.tanh(raw[:, self.value_index]))
+        soft = self._log_softmax((logits + gumbel) / tau).exp()
+        return self._assemble(soft, torch.tanh(raw[:, self.value_index]))
 
     def draw(self, values: np.ndarray, logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Encoded rows from network output: values as given, categories drawn from softmax."""
@@ -123,18 +141,22 @@ class Layout:
         return out
 
     def log_probs(self, raw: torch.Tensor) -> torch.Tensor:
-        """Log-softmax of each discrete span, padded: (rows, spans, widest), padding 0."""
-        if not len(self.pad_index):
-            return raw.new_zeros((len(raw), 0, 0))
-        logp = F.log_softmax(self.padded(raw), dim=2)
-        return logp.masked_fill(~self.pad_mask, 0.0)
+        """Log-softmax of each discrete span: ``(rows, discrete units)``, in layout order."""
+        return self._log_softmax(raw[:, self.discrete_index])
 
     def cross_entropy(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Summed cross-entropy of the discrete spans of ``raw`` against one-hot ``target``."""
-        if not len(self.pad_index):
+        if not self.n_discrete:
             return raw.new_zeros(())
-        hot = target[:, self.pad_index] * self.pad_mask
-        return -(self.log_probs(raw) * hot).sum()
+        return -(self.log_probs(raw) * target[:, self.discrete_index]).sum()
+
+    def condition_loss(self, raw: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy of the conditioned spans against the conditional vectors."""
+        if not self.cond_blocks:
+            return raw.new_zeros(())
+        logp = self._log_softmax(raw[:, self.discrete_index])
+        position = torch.searchsorted(self.discrete_index, self.cond_units)
+        return -(logp[:, position] * cond).sum() / len(raw)
 
 
 def draw_categories(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:

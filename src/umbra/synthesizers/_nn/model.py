@@ -18,8 +18,9 @@ import torch
 from torch import nn
 
 from umbra._random import RandomState
-from umbra.exceptions import TrainingWarning
+from umbra.exceptions import InputError, TrainingWarning
 from umbra.synthesizers._nn.layout import CondSampler, Layout
+from umbra.synthesizers._nn.tokens import Tokens
 from umbra.synthesizers._nn.torchutil import load_weights, seeded, weights
 from umbra.synthesizers._nn.training import (
     CHECK_ROWS,
@@ -53,8 +54,10 @@ class NeuralSynthesizer(Synthesizer):
         patience: int,
         verbose: bool,
         random_state: RandomState,
+        rare_threshold: int = 10,
     ) -> None:
         super().__init__(random_state=random_state)
+        self.rare_threshold = rare_threshold
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -86,8 +89,16 @@ class NeuralSynthesizer(Synthesizer):
 
     def _check_params(self) -> None:
         check_training_params(self.epochs, self.batch_size, self.early_stopping, self.patience)
+        value = self.rare_threshold
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(
+                f"rare_threshold must be an integer >= 0 (0 switches the rare-value protection "
+                f"off), received {value!r}"
+            )
 
     def _fit(self, encoded: np.ndarray, blocks: list[Block], rng: np.random.Generator) -> None:
+        self.tokens_ = Tokens.fit(encoded, blocks, int(self.rare_threshold))
+        encoded, blocks = self.tokens_.encode(encoded), self.tokens_.blocks
         self.layout_ = Layout(blocks)
         train, valid = self._split(len(encoded), rng)
         self.cond_ = CondSampler.from_training(encoded[train], blocks, self.layout_)
@@ -144,16 +155,19 @@ class NeuralSynthesizer(Synthesizer):
             stacklevel=3,
         )
 
-    def _describe(self, block: int, code: int) -> str:
-        """Name a (block, code) pair as column and category."""
+    def _describe(self, block: int, token: int) -> str:
+        """Name a (block, token) pair as column and category."""
+        code = self.tokens_.code(block, token)
         start = 0
         for encoder in self.transformer_.encoders_:
             count = len(encoder.blocks())
             if start <= block < start + count:
-                name = block_label(encoder, block - start, code)
+                name = (
+                    "its rare values" if code is None else block_label(encoder, block - start, code)
+                )
                 return f"{encoder.spec.name!r} = {name}"
             start += count
-        return f"code {code} of block {block}"
+        return f"token {token} of block {block}"
 
     def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {
@@ -175,11 +189,11 @@ class NeuralSynthesizer(Synthesizer):
         return order[size:], order[:size]
 
     def _unseen(self) -> np.ndarray:
-        """Output units of categories that no training row has."""
+        """Output units of tokens that no training row has (never generated)."""
         units = [
             self.layout_.spans[j].start + k
-            for j, counts in self.cond_.counts.items()
-            for k in np.flatnonzero(np.asarray(counts) == 0)
+            for i, j in enumerate(self.tokens_.discrete)
+            for k in np.flatnonzero(~self.tokens_.vocab.seen[i])
         ]
         return np.asarray(units, dtype=np.int64)
 
@@ -215,16 +229,26 @@ class NeuralSynthesizer(Synthesizer):
 
     def _sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         with seeded(rng):
-            return self._draw(n, rng)
+            return self.tokens_.decode(self._draw(n, rng), rng)
 
     def _sample_fixed(self, n: int, rng: np.random.Generator, fixed: dict[int, int]) -> np.ndarray:
-        """Generate with the conditional vector set to the rarest of the ``fixed`` categories."""
-        usable = [(j, k) for j, k in fixed.items() if j in self.cond_.counts]
-        if not usable:
-            return self._sample(n, rng)
-        rarest = min(usable, key=lambda jk: int(self.cond_.counts[jk[0]][jk[1]]))
+        """Generate with the conditional vector set to the rarest of the ``fixed`` categories.
+
+        A fixed rare code is generated as the shared rare token; rows that got that token take
+        the fixed code (the uniform draw among the rare codes, conditioned on the fixed one).
+        """
+        tokens = {j: self.tokens_.token(j, k) for j, k in fixed.items()}
+        usable = [(j, t) for j, t in tokens.items() if j in self.cond_.counts]
         with seeded(rng):
-            return self._draw(n, rng, rarest)
+            if usable:
+                rarest = min(usable, key=lambda jt: int(self.cond_.counts[jt[0]][jt[1]]))
+                drawn = self._draw(n, rng, rarest)
+            else:
+                drawn = self._draw(n, rng)
+            out = self.tokens_.decode(drawn, rng)
+        for j, token in tokens.items():
+            out[drawn[:, j] == token, j] = fixed[j]
+        return out
 
     def _get_state(self) -> dict[str, Any]:
         return {
@@ -232,11 +256,12 @@ class NeuralSynthesizer(Synthesizer):
             "counts": {str(j): c for j, c in self.cond_.counts.items()},
             "loss_history": {k: v.to_numpy() for k, v in self.loss_history_.items()},
             "best_epoch": self.best_epoch_,
+            "vocab": self.tokens_.state(),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        blocks = self.transformer_.blocks
-        self.layout_ = Layout(blocks)
+        self.tokens_ = Tokens.from_state(state["vocab"], self.transformer_.blocks)
+        self.layout_ = Layout(self.tokens_.blocks)
         counts = {int(j): np.asarray(c) for j, c in state["counts"].items()}
         self.cond_ = CondSampler(self.layout_, counts)
         with seeded(np.random.default_rng(0)):

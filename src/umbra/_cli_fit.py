@@ -1,0 +1,146 @@
+"""The command line's fitting and sequence helpers (options shared by ``fit`` and ``synthesize``).
+
+Example:
+    >>> conditions(["sex=Female", "age=30..40"])
+    {'sex': 'Female', 'age': (30.0, 40.0)}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+from umbra._console import stage
+from umbra.exceptions import InputError
+from umbra.io.eventlog import write_xes
+from umbra.io.tables import table_format, write
+from umbra.metadata.sequence import constant_columns
+from umbra.metadata.spec import Metadata
+from umbra.privacy.ledger import Ledger
+from umbra.synthesizers import available, create
+from umbra.synthesizers.base import Synthesizer
+from umbra.synthesizers.conditions import parse_value
+from umbra.synthesizers.registry import get as get_model
+
+TABLE_MODEL = "ar"
+SEQUENCE_MODEL = "sequence"
+
+Conditions = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--condition",
+        help="Only rows with COLUMN=VALUE, or COLUMN=LOW..HIGH for numbers (repeatable).",
+    ),
+]
+SequenceKey = Annotated[
+    str | None,
+    typer.Option("--sequence-key", help="Entity (case) id column: the table is sequences."),
+]
+SequenceIndex = Annotated[
+    str | None,
+    typer.Option("--sequence-index", help="Column ordering each entity's events (a time)."),
+]
+ModelName = Annotated[
+    str | None,
+    typer.Option("--model", help="Model name (default: ar; sequence for sequence tables)."),
+]
+
+
+@dataclass(frozen=True)
+class DP:
+    """The CLI's privacy options; ``source`` is the fingerprint the spend is booked against."""
+
+    epsilon: float | None
+    delta: float
+    ledger: Path | None
+    source: str | None = None
+
+
+def fit_model(
+    console: Console,
+    df: pd.DataFrame,
+    meta: Metadata,
+    model: str,
+    seed: int | None,
+    dp: DP | None = None,
+) -> Synthesizer:
+    """Create and fit ``model``, with a progress line (or the model's own progress bar)."""
+    label = f"Fitting {model} on {len(df):,} rows x {df.shape[1]} columns"
+    params: dict[str, object] = {"random_state": seed}
+    if dp is not None and dp.epsilon is not None:
+        if "epsilon" not in get_model(model).param_names():
+            dp_models = [m for m in available() if "epsilon" in get_model(m).param_names()]
+            raise InputError(
+                f"--epsilon: model {model!r} has no differential privacy; use one of {dp_models}"
+            )
+        params |= {"epsilon": dp.epsilon, "delta": dp.delta}
+    trained = "verbose" in get_model(model).param_names()  # these show their own progress
+    synth = create(model, **params, **({"verbose": True} if trained else {}))
+    ledger = None if dp is None or dp.epsilon is None else Ledger(dp.ledger)
+    if trained:
+        console.print(label)
+        return synth.fit(df, metadata=meta, ledger=ledger, source=dp and dp.source)
+    with stage(console, label):
+        return synth.fit(df, metadata=meta, ledger=ledger, source=dp and dp.source)
+
+
+def conditions(items: list[str] | None) -> dict[str, object]:
+    """``COLUMN=VALUE`` or ``COLUMN=LOW..HIGH`` options as a conditions mapping."""
+    out: dict[str, object] = {}
+    for item in items or []:
+        column, sep, value = item.partition("=")
+        if not sep or not column:
+            raise InputError(
+                f"--condition expects COLUMN=VALUE or COLUMN=LOW..HIGH, received {item!r}"
+            )
+        out[column] = parse_value(value)
+    return out
+
+
+def with_sequence(df: pd.DataFrame, meta: Metadata, key: str | None, index: str | None) -> Metadata:
+    """``meta`` with the sequence roles given on the command line (context re-detected)."""
+    if key is None:
+        if index is not None:
+            raise InputError("--sequence-index needs --sequence-key (the entity id column)")
+        return meta
+    meta.set_sequence(key, index)
+    assert meta.sequence is not None
+    meta.sequence.context = constant_columns(df, meta.sequence)
+    return meta
+
+
+def model_for(meta: Metadata, model: str | None) -> str:
+    """The model to fit: the one asked for, else ``sequence`` for sequence tables."""
+    if model is not None:
+        if meta.sequence is None and model in available("sequence"):
+            raise InputError(
+                f"--model {model}: the table is not a sequence table; name its entity column "
+                "with --sequence-key (and its time with --sequence-index)"
+            )
+        return model
+    return SEQUENCE_MODEL if meta.sequence is not None else TABLE_MODEL
+
+
+def write_table(df: pd.DataFrame, path: Path, meta: Metadata, *, force: bool) -> Path:
+    """Write the output; an XES file takes its cases from the sequence key."""
+    seq = meta.sequence
+    if table_format(path) != "xes" or seq is None:
+        return write(df, path, force=force)
+    names = {seq.key: "case:concept:name"}  # the XES names, so that process tools read it
+    if seq.activity is not None:
+        names[seq.activity] = "concept:name"
+    if seq.index is not None and meta[seq.index].kind == "datetime":
+        names[seq.index] = "time:timestamp"
+    names |= {c: f"case:{c}" for c in seq.context if not str(c).startswith("case:")}
+    clashes = [new for old, new in names.items() if new in df.columns and new != old]
+    if clashes:
+        raise InputError(
+            f"{path}: cannot write XES: the columns {clashes} would clash with the XES names "
+            "of the sequence roles; rename them or write CSV"
+        )
+    return write_xes(df.rename(columns=names), path, force=force)
