@@ -56,13 +56,15 @@ def public_schema(train: pd.DataFrame) -> umbra.Metadata:
     return meta
 
 
-def measure(model: str, epsilon: float, domain: str) -> dict[str, Any]:
-    """Fit one model at one epsilon and judge it on the split's holdout."""
+def measure(
+    model: str, epsilon: float, domain: str, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Fit one model at one epsilon (and ``params``) and judge it on the split's holdout."""
     warnings.simplefilter("ignore")
     train, holdout, target = load("split")
     meta = public_schema(train) if domain == "declared" else umbra.Metadata.detect(train)
     start = time.perf_counter()
-    synth = umbra.create(model, epsilon=epsilon, delta=DELTA, random_state=SEED)
+    synth = umbra.create(model, epsilon=epsilon, delta=DELTA, random_state=SEED, **(params or {}))
     synth.fit(train, metadata=meta)
     fit_s = time.perf_counter() - start
     fake = synth.sample(len(train))
@@ -138,19 +140,27 @@ def main() -> int:
     parser.add_argument("--domains", nargs="+", default=["declared", "dp"])
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--audit-trials", type=int, default=100)
+    parser.add_argument(
+        "--param", action="append", default=[], help="model setting NAME=NUMBER, e.g. epochs=4"
+    )
     args = parser.parse_args()
+    pairs = (p.partition("=") for p in args.param)
+    params = {k: float(v) if "." in v or "e" in v else int(v) for k, _, v in pairs}
     print(HEADER)
     lines = []
     for model in args.models:
         for domain in args.domains:
             for epsilon in args.epsilons:
-                lines.append("| " + " | ".join(measure(model, epsilon, domain)["cells"]) + " |")
+                cells = measure(model, epsilon, domain, params)["cells"]
+                lines.append("| " + " | ".join(cells) + " |")
                 print(lines[-1], flush=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     section = (
         f"\n## {stamp}: differentially private models (bench_dp.py)\n\n"
         f"- Machine: {os.cpu_count()} cores, Python {platform.python_version()}; the yardstick's "
-        f"Adult split (26,048 / 6,513), delta {DELTA:g}, seed {SEED}, default settings.\n\n"
+        f"Adult split (26,048 / 6,513), delta {DELTA:g}, seed {SEED}, "
+        + (f"settings {params}" if params else "default settings")
+        + ".\n\n"
         + HEADER
         + "\n"
         + "\n".join(lines)

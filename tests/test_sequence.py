@@ -230,14 +230,56 @@ def test_cli_sequence_options_and_their_errors(
     assert "needs --sequence-key" in capsys.readouterr().err
     assert run([*base, "--model", "sequence"]) == 2
     assert "not a sequence table" in capsys.readouterr().err
+    assert run([*base, "--sequence-key", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+    xes = ["synthesize", str(source), "-o", str(tmp_path / "plain.xes"), "--allow-risky"]
+    assert run(xes) == 2
+    assert "--sequence-key" in capsys.readouterr().err
     assert not out.exists()
     args = [*base, "--sequence-key", "who", "--sequence-index", "when", "--entities", "12"]
     assert run(args) == 0
     fake = umbra.read(out)
     assert fake["who"].nunique() == 12 and list(fake.columns) == list(umbra.read(source).columns)
+    report = json.loads((tmp_path / "fake.report.json").read_text())
+    assert any(m["name"] == "activity_tvd" for m in report["metrics"]["fidelity"])
     model = tmp_path / "visits.umbra"
     fit_args = ["fit", str(source), "-o", str(model), "--sequence-key", "who"]
     assert run([*fit_args, "--sequence-index", "when", "--seed", "1"]) == 0
     again = tmp_path / "again.csv"
     assert run(["sample", str(model), "--rows", "7", "-o", str(again), "--seed", "2"]) == 0
     assert umbra.read(again)["who"].nunique() == 7
+
+
+def test_empty_draws_ids_that_continue_and_times_inside_the_range(
+    log: pd.DataFrame, trained: umbra.Synthesizer
+) -> None:
+    empty = trained.sample(0)
+    assert len(empty) == 0 and list(empty.columns) == list(log.columns)
+    first, second = trained.sample(5), trained.sample(5)
+    assert not set(first["case"]) & set(second["case"])  # stacked batches stay apart
+    seeded = trained.sample(5, random_state=1)
+    assert seeded["case"].iloc[0] == "synthetic-1"  # a seeded draw depends on its seed alone
+    many = trained.sample(300, random_state=2)
+    assert many["time"].max() <= log["time"].max()  # the real log ends there: so does this one
+
+
+def test_xes_style_logs_keep_event_attributes_and_the_key_is_an_identifier(
+    log: pd.DataFrame,
+) -> None:
+    xes = log.rename(
+        columns={"case": "case:concept:name", "time": "time:timestamp", "activity": "concept:name",
+                 "region": "case:region"}
+    ).assign(**{"lifecycle:transition": "complete"})  # fmt: skip
+    meta = umbra.Metadata.detect(xes, warn=False)
+    assert meta.sequence is not None and meta.sequence.context == ["case:region"]
+    assert meta["case:concept:name"].kind == "id" and meta["case:concept:name"].categories is None
+
+
+def test_holdout_sharing_entities_is_named(log: pd.DataFrame, trained: umbra.Synthesizer) -> None:
+    rows_split = log.iloc[::5]
+    with pytest.warns(umbra.exceptions.DataWarning, match="shares .* entities"):
+        umbra.evaluate(log, trained.sample(20), holdout=rows_split)
+    with pytest.raises(InputError, match="no such column"):
+        umbra.split_holdout(log, 0.2, 0, by="nope")
+    train, kept = umbra.split_holdout(log, 0.2, 0, by="case")
+    assert not set(train["case"]) & set(kept["case"]) and kept["case"].nunique() == 24

@@ -19,16 +19,19 @@ from umbra._console import stage
 from umbra.exceptions import InputError
 from umbra.io.eventlog import write_xes
 from umbra.io.tables import table_format, write
-from umbra.metadata.sequence import constant_columns
+from umbra.metadata.detect import as_identifier
+from umbra.metadata.sequence import constant_columns, guess_activity
 from umbra.metadata.spec import Metadata
 from umbra.privacy.ledger import Ledger
 from umbra.synthesizers import available, create
 from umbra.synthesizers.base import Synthesizer
 from umbra.synthesizers.conditions import parse_value
 from umbra.synthesizers.registry import get as get_model
+from umbra.transforms.numeric import DatetimeEncoder
 
 TABLE_MODEL = "ar"
 SEQUENCE_MODEL = "sequence"
+DP_MODEL = "mst"
 
 Conditions = Annotated[
     list[str] | None,
@@ -47,7 +50,9 @@ SequenceIndex = Annotated[
 ]
 ModelName = Annotated[
     str | None,
-    typer.Option("--model", help="Model name (default: ar; sequence for sequence tables)."),
+    typer.Option(
+        "--model", help="Model (default: ar; mst with --epsilon; sequence for sequence tables)."
+    ),
 ]
 
 
@@ -108,14 +113,20 @@ def with_sequence(df: pd.DataFrame, meta: Metadata, key: str | None, index: str 
         if index is not None:
             raise InputError("--sequence-index needs --sequence-key (the entity id column)")
         return meta
-    meta.set_sequence(key, index)
+    old = meta.sequence
+    activity = old.activity if old is not None and old.activity not in (key, index) else None
+    if activity is None:
+        activity = guess_activity(list(df.columns), key, index)
+    meta.set_sequence(key, index, activity=activity)
     assert meta.sequence is not None
     meta.sequence.context = constant_columns(df, meta.sequence)
+    as_identifier(meta, df)
     return meta
 
 
-def model_for(meta: Metadata, model: str | None) -> str:
-    """The model to fit: the one asked for, else ``sequence`` for sequence tables."""
+def model_for(meta: Metadata, model: str | None, epsilon: float | None = None) -> str:
+    """The model to fit: the one asked for, else ``sequence`` for sequence tables, ``mst``
+    under differential privacy (faster and better than DP-SGD at these budgets), else ``ar``."""
     if model is not None:
         if meta.sequence is None and model in available("sequence"):
             raise InputError(
@@ -123,24 +134,46 @@ def model_for(meta: Metadata, model: str | None) -> str:
                 "with --sequence-key (and its time with --sequence-index)"
             )
         return model
-    return SEQUENCE_MODEL if meta.sequence is not None else TABLE_MODEL
+    if meta.sequence is not None:
+        return SEQUENCE_MODEL
+    return DP_MODEL if epsilon is not None else TABLE_MODEL
 
 
-def write_table(df: pd.DataFrame, path: Path, meta: Metadata, *, force: bool) -> Path:
-    """Write the output; an XES file takes its cases from the sequence key."""
+def xes_names(path: Path, meta: Metadata, columns: list[object]) -> dict[object, str] | None:
+    """The XES names of the sequence roles for an ``.xes`` output (None for other formats);
+    an output that cannot be XES is an :class:`InputError`, before any work."""
+    if table_format(path) != "xes":
+        return None
     seq = meta.sequence
-    if table_format(path) != "xes" or seq is None:
-        return write(df, path, force=force)
+    if seq is None:
+        raise InputError(
+            f"{path}: an XES file holds an event log; name the table's entity column with "
+            "--sequence-key (and its time with --sequence-index), or write CSV or Parquet"
+        )
     names = {seq.key: "case:concept:name"}  # the XES names, so that process tools read it
     if seq.activity is not None:
         names[seq.activity] = "concept:name"
     if seq.index is not None and meta[seq.index].kind == "datetime":
         names[seq.index] = "time:timestamp"
     names |= {c: f"case:{c}" for c in seq.context if not str(c).startswith("case:")}
-    clashes = [new for old, new in names.items() if new in df.columns and new != old]
+    clashes = [new for old, new in names.items() if new in columns and new != old]
     if clashes:
         raise InputError(
             f"{path}: cannot write XES: the columns {clashes} would clash with the XES names "
             "of the sequence roles; rename them or write CSV"
         )
-    return write_xes(df.rename(columns=names), path, force=force)
+    return names
+
+
+def write_table(df: pd.DataFrame, path: Path, meta: Metadata, *, force: bool) -> Path:
+    """Write the output; an XES file gets the XES names, dates as dates, case ids as text."""
+    names = xes_names(path, meta, list(df.columns))
+    if names is None:
+        return write(df, path, force=force)
+    out = df.copy()
+    for spec in meta:
+        if spec.kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(out[spec.name]):
+            out[spec.name] = DatetimeEncoder(spec, "x").utc(out[spec.name]).dt.tz_localize("UTC")
+    assert meta.sequence is not None
+    out[meta.sequence.key] = out[meta.sequence.key].astype(str)
+    return write_xes(out.rename(columns=names), path, force=force)

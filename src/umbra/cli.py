@@ -30,6 +30,7 @@ from umbra._cli_fit import (
     model_for,
     with_sequence,
     write_table,
+    xes_names,
 )
 from umbra._console import (
     closing_lines,
@@ -195,10 +196,11 @@ def synthesize(
     by = sequence_key or (found.key if found is not None else None)
     train, kept = _split(df, holdout, na_values, seed, by)
     meta = with_sequence(train, _metadata(train, metadata), sequence_key, sequence_index)
-    model_name = model_for(meta, model)
+    model_name = model_for(meta, model, epsilon)
+    n = _how_many(df, meta, model_name, rows, entities)
+    xes_names(output, meta, list(df.columns))  # an impossible output fails before the fit
     dp = DP(epsilon, delta, ledger, fingerprint(df))  # the spend is on the whole input
     synth = fit_model(console, train, meta, model_name, seed, dp)
-    n = _how_many(df, meta, model_name, rows, entities)
     what = "entities" if model_name in available("sequence") else "rows"
     with stage(console, f"Sampling {n:,} {what}"):
         fake = synth.sample(n, conditions=wanted)
@@ -351,7 +353,7 @@ def fit(
     check_outputs([output], [input, metadata], force=force)
     df = _read(input, na_values)
     meta = with_sequence(df, _metadata(df, metadata), sequence_key, sequence_index)
-    name = model_for(meta, model)
+    name = model_for(meta, model, epsilon)
     synth = fit_model(console, df, meta, name, seed, DP(epsilon, delta, ledger))
     synth.save(output, force=force)
     console.print(f"Model written to {output}")
@@ -374,7 +376,9 @@ def sample(
     wanted = conditions(condition)
     with stage(console, f"Loading {model}"):
         synth = load(model)
-    with stage(console, f"Sampling {rows:,} rows"):
+    what = "entities" if synth.name in available("sequence") else "rows"
+    xes_names(output, synth.metadata_, synth.metadata_.names)
+    with stage(console, f"Sampling {rows:,} {what}"):
         rng = np.random.default_rng(seed)
         fake = synth.sample(rows, conditions=wanted, random_state=rng)
     write_table(fake, output, synth.metadata_, force=force)

@@ -47,14 +47,20 @@ def split_holdout(
     """
     if not 0 < share < 1:
         raise InputError(f"holdout share must be between 0 and 1 (exclusive), received {share}.")
+    if by is not None and by not in data.columns:
+        raise InputError(
+            f"cannot hold out entities of {by!r}: no such column; the columns are "
+            f"{list(data.columns)}"
+        )
     groups = pd.factorize(data[by])[0] if by is not None else np.arange(len(data))
     units = int(groups.max()) + 1 if len(groups) else 0
     n_holdout = round(units * share)
     what = "rows" if by is None else f"entities of {by!r}"
+    least = f"at least {MIN_HOLDOUT_ROWS} rows" if by is None else "at least one entity"
     if n_holdout < (MIN_HOLDOUT_ROWS if by is None else 1) or units - n_holdout < 2:
         raise InputError(
             f"the table has {units} {what}: too few to set aside {share:.0%} as a holdout "
-            f"(at least {MIN_HOLDOUT_ROWS} rows). Give a holdout file with --holdout."
+            f"({least}, and two to train on). Give a holdout file with --holdout."
         )
     order = make_rng(random_state).permutation(units)
     kept = np.isin(groups, order[:n_holdout])

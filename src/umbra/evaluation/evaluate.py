@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from umbra.evaluation.gate import apply_gate
 from umbra.evaluation.prepare import Tables, prepare
 from umbra.evaluation.result import Evaluation
 from umbra.evaluation.utility import check_target, utility
-from umbra.exceptions import InputError
+from umbra.exceptions import DataWarning, InputError
 from umbra.metadata.spec import Metadata
 from umbra.transforms.numeric import DatetimeEncoder
 
@@ -106,6 +107,16 @@ def _sequence_step(real: Any, synthetic: Any, holdout: Any, meta: Metadata) -> A
 
     seq = meta.sequence
     assert seq is not None
+    if holdout is not None:
+        shared = len(set(real[seq.key].dropna()) & set(holdout[seq.key].dropna()))
+        if shared:
+            warnings.warn(
+                f"the holdout shares {shared:,} entities of {seq.key!r} with the training "
+                "table, so the privacy checks against it are too lenient. Hold out whole "
+                f"entities: umbra.split_holdout(df, by={seq.key!r}).",
+                DataWarning,
+                stacklevel=4,
+            )
     index = seq.index if seq.index is not None else "__position__"
     tables = [real, synthetic, holdout]
     if seq.index is None:  # the file order within each entity

@@ -47,9 +47,24 @@ def detect_metadata(data: pd.DataFrame, *, warn: bool = True) -> Metadata:
     check_frame(data)
     specs = [detect_column(name, data[name]) for name in data.columns]
     meta = Metadata(specs, detect_sequence(data))
+    if meta.sequence is not None:
+        as_identifier(meta, data)
     if warn:
         warn_learned(meta)
     return meta
+
+
+def as_identifier(meta: Metadata, data: pd.DataFrame) -> None:
+    """Make the sequence key an identifier: never modelled, its values never stored."""
+    assert meta.sequence is not None
+    spec = meta[meta.sequence.key]
+    if spec.kind == "id":
+        return
+    values = data[spec.name].dropna()
+    text = values.iloc[0] if len(values) and isinstance(values.iloc[0], str) else None
+    spec.kind, spec.id_pattern = "id", _shape(text) if text is not None else "integer"
+    spec.categories = spec.categories_source = spec.bounds = spec.bounds_source = None
+    spec.pii_type, spec.integer, spec.decimals = None, False, None
 
 
 def check_frame(data: Any) -> None:

@@ -97,9 +97,14 @@ def _normal(name: Hashable) -> str:
     return text if ":" in text else re.sub(r"[\s_\-]+", "", text)
 
 
-def _find(data: pd.DataFrame, names: tuple[str, ...]) -> Hashable | None:
-    normal = {_normal(c): c for c in data.columns}
+def _find(columns: Sequence[Hashable], names: tuple[str, ...]) -> Hashable | None:
+    normal = {_normal(c): c for c in columns}
     return next((normal[n] for n in names if n in normal), None)
+
+
+def guess_activity(columns: Sequence[Hashable], key: Hashable, index: Hashable | None) -> Any:
+    """The column named like an activity (``concept:name``, ``activity``, ...), if any."""
+    return _find([c for c in columns if c not in (key, index)], ACTIVITY_NAMES)
 
 
 def detect_sequence(data: pd.DataFrame) -> SequenceSpec | None:
@@ -108,14 +113,11 @@ def detect_sequence(data: pd.DataFrame) -> SequenceSpec | None:
     A key is recognised by name; the index must hold dates (or be named like one); context
     columns are those prefixed ``case:`` and those constant within every entity.
     """
-    key = _find(data, KEY_NAMES)
+    key = _find(list(data.columns), KEY_NAMES)
     if key is None or data[key].isna().all():
         return None
-    index = _find(data, INDEX_NAMES)
-    activity = _find(data, ACTIVITY_NAMES)
-    if activity is not None and activity in (key, index):
-        activity = None
-    spec = SequenceSpec(key, index, activity)
+    index = _find([c for c in data.columns if c != key], INDEX_NAMES)
+    spec = SequenceSpec(key, index, guess_activity(list(data.columns), key, index))
     spec.context = constant_columns(data, spec)
     return spec
 
@@ -123,14 +125,15 @@ def detect_sequence(data: pd.DataFrame) -> SequenceSpec | None:
 def constant_columns(data: pd.DataFrame, spec: SequenceSpec) -> list[Any]:
     """Columns (other than the roles) that hold one value per entity, in table order.
 
-    A column constant only because every entity has one event is not context: with no
-    entity of two events there is nothing to tell them apart, so ``case:`` names decide.
+    In a log with ``case:`` columns (a flattened XES log) those are the context, and an event
+    attribute that happens to be constant stays an event attribute. A column constant only
+    because every entity has one event is not context either.
     """
     taken = {spec.key, spec.index, spec.activity}
     rest = [c for c in data.columns if c not in taken]
     prefixed = [c for c in rest if str(c).startswith(CONTEXT_PREFIX)]
     groups = data.groupby(data[spec.key], sort=False, dropna=True)
-    if not rest or groups.size().max() < 2:
-        return prefixed
+    if prefixed or not rest or groups.size().max() < 2:
+        return prefixed  # a flattened XES log says which attributes are the trace's
     varying = groups[rest].nunique(dropna=False).max() > 1
     return [c for c in rest if c in prefixed or not bool(varying[c])]

@@ -71,8 +71,10 @@ def check_log(data: pd.DataFrame, meta: Metadata) -> None:
     spec = meta[seq.index]
     if spec.kind not in ("datetime", "numerical"):
         raise InputError(
-            f"the sequence index {seq.index!r} is {spec.kind}; expected timestamps or numbers "
-            "that order each entity's events. Set another index with metadata.set_sequence."
+            f"the sequence index {seq.index!r} could not be read as timestamps or numbers (it "
+            f"is {spec.kind}: mixed timezones, or a date format Umbra does not recognise). "
+            "Convert it first, e.g. df[col] = pd.to_datetime(df[col], utc=True, format=...), or "
+            "set another index with metadata.set_sequence."
         )
     bad = int(np.isnan(index_seconds(data[seq.index], spec)).sum())
     if bad:
@@ -123,10 +125,22 @@ def _check_context(
         if not bool(same.all()):
             entities = rows.loc[~same, seq.key].nunique()
             raise InputError(
-                f"context column {column!r} changes within {entities:,} entit(y/ies), but a "
+                f"context column {column!r} changes within {plural(entities, 'entity')}, but a "
                 "context column must hold one value per entity. Remove it from the context "
                 "(metadata.set_sequence(..., context=[...])) to model it as an event column."
             )
+
+
+def plural(count: int, noun: str) -> str:
+    """``"1 entity"``, ``"3 entities"``.
+
+    Example:
+        >>> plural(1, "entity"), plural(2, "entity"), plural(2, "row")
+        ('1 entity', '2 entities', '2 rows')
+    """
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count:,} {noun[:-1]}ies" if noun.endswith("y") else f"{count:,} {noun}s"
 
 
 def part_metadata(meta: Metadata, parts: LogParts) -> tuple[Metadata, Metadata]:

@@ -37,9 +37,12 @@ import torch
 
 from umbra._random import RandomState
 from umbra.exceptions import InputError
+from umbra.metadata.spec import Metadata
 from umbra.synthesizers._nn.argn import ARNet, Vocab, order_mask
+from umbra.synthesizers._nn.dpsgd import check_private_params, train_private
 from umbra.synthesizers._nn.torchutil import load_weights, seeded, weights
 from umbra.synthesizers._nn.training import CHECK_ROWS, Monitor, check_training_params
+from umbra.synthesizers._private import PrivatePlan
 from umbra.synthesizers.base import Synthesizer
 from umbra.synthesizers.registry import register
 from umbra.transforms.base import Block
@@ -69,6 +72,15 @@ class AutoRegressive(Synthesizer):
             conditions then rely more on rejection.
         early_stopping: ``"loss"`` (validation loss, 10% of rows held out) or ``None``.
         patience: epochs without improvement before stopping.
+        epsilon: train with DP-SGD to (epsilon, delta)-differential privacy (None: no DP).
+            Then the domain is declared or learned under DP (``preprocessing_share``), numbers
+            use a uniform grid of ``n_bins`` on their bounds, every token is kept, and training
+            runs all ``epochs`` (no early stopping: the validation loss would read the data).
+        delta: the DP delta (below 1/n).
+        max_grad_norm: DP-SGD's clipping bound on each row's gradient.
+        preprocessing_share: the part of epsilon spent learning an undeclared domain.
+        secure_noise: draw DP-SGD's noise from the operating system's cryptographic
+            generator, and the Poisson samples too (slower; not reproducible by ``random_state``).
         verbose: show a progress bar with the losses.
         random_state: seed for training and sampling.
     """
@@ -91,6 +103,11 @@ class AutoRegressive(Synthesizer):
         flexible: float = 0.5,
         early_stopping: str | None = "loss",
         patience: int = 8,
+        epsilon: float | None = None,
+        delta: float = 1e-9,
+        max_grad_norm: float = 1.0,
+        preprocessing_share: float = 0.3,
+        secure_noise: bool = False,
         verbose: bool = False,
         random_state: RandomState = None,
     ) -> None:
@@ -99,9 +116,23 @@ class AutoRegressive(Synthesizer):
         self.dropout, self.learning_rate, self.n_bins = dropout, learning_rate, n_bins
         self.rare_threshold, self.flexible = rare_threshold, flexible
         self.early_stopping, self.patience, self.verbose = early_stopping, patience, verbose
+        self.epsilon, self.delta, self.max_grad_norm = epsilon, delta, max_grad_norm
+        self.preprocessing_share, self.secure_noise = preprocessing_share, secure_noise
 
     def _encoding(self) -> dict[str, Any]:
+        if self.epsilon is not None:  # a public grid on the declared or DP-learned bounds
+            return {"numeric": "bins", "n_bins": self.n_bins, "public": True}
         return {"numeric": self.numeric_encoding, "n_bins": self.n_bins}
+
+    def _check_metadata(self, meta: Metadata, n_rows: int) -> None:
+        if self.epsilon is not None:
+            share = float(self.preprocessing_share)
+            self._plan = PrivatePlan.make(self.epsilon, self.delta, meta, n_rows, share)
+
+    def _prepare(
+        self, data: pd.DataFrame, meta: Metadata, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        return data if self.epsilon is None else self._plan.prepare(data, meta, rng)
 
     def _check_params(self) -> None:
         check_training_params(self.epochs, self.batch_size, self.early_stopping, self.patience)
@@ -115,6 +146,7 @@ class AutoRegressive(Synthesizer):
                     f"{name} must be an integer >= {low}, received {value!r} "
                     f"(the default is {self._default(name)})"
                 )
+        check_private_params(self)
         for name, span, top in (
             ("dropout", "[0, 0.9]", 0.9),
             ("flexible", "[0, 1]", 1.0),
@@ -138,7 +170,14 @@ class AutoRegressive(Synthesizer):
             raise InputError(f"the 'ar' model needs discrete blocks, received {continuous}")
         codes = encoded.astype(np.int64)
         self.order_ = fixed_order(blocks)
-        self.vocab_ = Vocab.fit(codes, [b.size for b in blocks], int(self.rare_threshold))
+        sizes = [b.size for b in blocks]
+        if self.epsilon is not None:  # every token, whatever the counts
+            self.vocab_ = Vocab.identity(sizes)
+            with seeded(rng):
+                self.net_ = self._build()
+                train_private(self, torch.from_numpy(self.vocab_.encode(codes)), rng)
+            return
+        self.vocab_ = Vocab.fit(codes, sizes, int(self.rare_threshold))
         tokens = torch.from_numpy(self.vocab_.encode(codes))
         order = rng.permutation(len(tokens))
         size = 0
@@ -294,6 +333,7 @@ class AutoRegressive(Synthesizer):
             "order": np.asarray(self.order_, dtype=np.int64),
             "loss_history": {k: v.to_numpy() for k, v in self.loss_history_.items()},
             "best_epoch": self.best_epoch_,
+            "privacy": getattr(self, "privacy_spent_", None),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -306,6 +346,8 @@ class AutoRegressive(Synthesizer):
             {k: np.asarray(v) for k, v in state["loss_history"].items()}
         )
         self.best_epoch_ = int(state["best_epoch"])
+        if state.get("privacy") is not None:
+            self.privacy_spent_ = state["privacy"]
 
 
 def fixed_order(blocks: list[Block]) -> list[int]:

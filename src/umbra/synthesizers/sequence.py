@@ -8,8 +8,10 @@ previous event, until the flag says stop. Encoding, rare-value protection (``rar
 the training monitor and sampling are those of ``ar``.
 
 ``sample(n)`` returns the events of ``n`` new entities, with fresh ids (``synthetic-1``, ... or,
-for numeric keys, numbers from 10**12 up), timestamps non-decreasing within each entity (and
-strictly increasing when the source never repeats one) and one context per entity.
+for numeric keys, numbers from 10**12 up; successive draws continue the numbering), timestamps
+non-decreasing within each entity (strictly increasing when the source never repeats one) and
+inside the index's range (later events are dropped, as the real log ends there too), and one
+context per entity.
 
 Example:
     >>> import pandas as pd, umbra, warnings
@@ -37,7 +39,7 @@ import pandas as pd
 import torch
 
 from umbra._random import RandomState, make_rng, spawn
-from umbra.exceptions import InputError, PrivacyLeakWarning
+from umbra.exceptions import InputError, PrivacyLeakWarning, TrainingWarning
 from umbra.metadata.detect import check_frame
 from umbra.metadata.spec import Metadata
 from umbra.privacy.ledger import Ledger
@@ -51,6 +53,7 @@ from umbra.synthesizers._seqdata import (
     START,
     index_seconds,
     part_metadata,
+    plural,
     sequence_of,
     split_log,
 )
@@ -144,7 +147,8 @@ class SequenceSynthesizer(Synthesizer):
         parts = split_log(data, meta)
         if len(parts.lengths) < MIN_ENTITIES:
             raise InputError(
-                f"the table holds {len(parts.lengths)} entit(y/ies) of {sequence_of(meta).key!r}; "
+                f"the table holds {plural(len(parts.lengths), 'entity')} of "
+                f"{sequence_of(meta).key!r}; "
                 f"the sequence model needs at least {MIN_ENTITIES} to learn from."
             )
         rng = make_rng(self.random_state)
@@ -170,6 +174,7 @@ class SequenceSynthesizer(Synthesizer):
         self.metadata_, self.transformer_, self.event_metadata_ = meta, events, event_meta
         self.n_training_rows_ = len(data)
         self.sample_rng_ = spawn(rng)
+        self.issued_ = 0
         return self
 
     def _fit_context(
@@ -244,15 +249,24 @@ class SequenceSynthesizer(Synthesizer):
         self._check_fitted()
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise InputError(f"n must be a non-negative integer number of entities, received {n!r}")
+        if n == 0:  # the schema, without touching the model's random stream
+            return self.sample(1, conditions=conditions, random_state=0).iloc[:0]
         rng = self.sample_rng_ if random_state is None else make_rng(random_state)
         entities = self._sample_context(int(n), conditions, rng)
         with seeded(rng):
-            tokens, lengths = generate(
+            tokens, lengths, cut = generate(
                 self.net_, self._context_tokens(entities), self.vocab_.seen, self.max_length_, rng
+            )
+        if cut:
+            warnings.warn(
+                f"{cut:,} of {n:,} entities reached max_length ({self.max_length_} events) "
+                "without ending and were cut there. Train longer, or raise max_length.",
+                TrainingWarning,
+                stacklevel=2,
             )
         codes = self.vocab_.decode(tokens, rng).astype(float)
         events = self.transformer_.inverse_transform(codes, random_state=spawn(rng))
-        return self._join(entities, events, lengths)
+        return self._join(entities, events, lengths, continuing=random_state is None)
 
     def _sample_context(
         self, n: int, conditions: Mapping[str, Any] | None, rng: np.random.Generator
@@ -272,34 +286,61 @@ class SequenceSynthesizer(Synthesizer):
         return self.context_.sample(n, conditions=conditions, random_state=spawn(rng))
 
     def _join(
-        self, entities: pd.DataFrame, events: pd.DataFrame, lengths: np.ndarray
+        self,
+        entities: pd.DataFrame,
+        events: pd.DataFrame,
+        lengths: np.ndarray,
+        *,
+        continuing: bool = True,
     ) -> pd.DataFrame:
-        """One frame in the source's column order: key, index, context and event columns."""
+        """One frame in the source's column order: key, index, context and event columns.
+
+        Events past the end of the index's range (the end of the observed period) are
+        dropped, as the real log never shows them; each entity keeps its first event.
+        """
         seq = sequence_of(self.metadata_)
         out = events.drop(columns=[GAP], errors="ignore")
+        keep = np.ones(len(out), dtype=bool)
+        if seq.index is not None:
+            values, high = self._index_values(entities, events, lengths)
+            keep = values <= high
+            owner = np.repeat(np.arange(len(lengths)), lengths)
+            lengths = np.bincount(owner[keep], minlength=len(lengths))
+            out = out[keep].reset_index(drop=True)
+            out[seq.index] = self._index_series(values[keep])
         for column in seq.context:
             out[column] = entities[column].repeat(lengths).reset_index(drop=True)
-        out[seq.key] = self._fresh_ids(len(lengths)).repeat(lengths).reset_index(drop=True)
-        if seq.index is not None:
-            out[seq.index] = self._index(entities, events, lengths)
+        ids = self._fresh_ids(len(lengths), continuing)
+        out[seq.key] = ids.repeat(lengths).reset_index(drop=True)
         return out[self.metadata_.names]
 
-    def _fresh_ids(self, n: int) -> pd.Series:
+    def _fresh_ids(self, n: int, continuing: bool) -> pd.Series:
+        """Ids no real entity has; draws from the model's own stream continue the numbering
+        (so batches can be stacked), a draw with its own seed starts at 1."""
         spec = self.metadata_[sequence_of(self.metadata_).key]
+        first = self.issued_ + 1 if continuing else 1
+        self.issued_ += n if continuing else 0
+        numbers = np.arange(first, first + n)
         try:
             dtype = pd.api.types.pandas_dtype(spec.dtype)
         except TypeError:
             dtype = np.dtype(object)
         if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
-            return restore_dtype(pd.Series(NUMERIC_ID_START + np.arange(1, n + 1)), spec.dtype)
-        return pd.Series([f"synthetic-{i}" for i in range(1, n + 1)], dtype=object)
+            return restore_dtype(pd.Series(NUMERIC_ID_START + numbers), spec.dtype)
+        return pd.Series([f"synthetic-{i}" for i in numbers], dtype=object)
 
-    def _index(
+    def _start_encoder(self) -> DatetimeEncoder:
+        assert self.context_ is not None  # a datetime index puts START in the context
+        encoder = next(e for e in self.context_.transformer_.encoders_ if e.spec.name == START)
+        assert isinstance(encoder, DatetimeEncoder)
+        return encoder
+
+    def _index_values(
         self, entities: pd.DataFrame, events: pd.DataFrame, lengths: np.ndarray
-    ) -> pd.Series:
-        """Each entity's start plus the running sum of its gaps (the first gap is ignored)."""
-        seq = sequence_of(self.metadata_)
-        spec = self.metadata_[seq.index]
+    ) -> tuple[np.ndarray, float]:
+        """Each entity's start plus the running sum of its gaps (the first gap is ignored),
+        as numbers (seconds for dates), and the end of the index's range."""
+        spec = self.metadata_[sequence_of(self.metadata_).index]
         start = index_seconds(entities[START], spec)
         bounds = self.event_metadata_[GAP].bounds
         low = float(bounds[0]) if bounds is not None else 0.0  # the shortest real gap
@@ -309,12 +350,19 @@ class SequenceSynthesizer(Synthesizer):
         owner = np.repeat(np.arange(len(lengths)), lengths)
         running = np.cumsum(gaps)
         offsets = running - running[firsts][owner] if len(gaps) else running
-        values = start[owner] + offsets
         if spec.kind == "datetime":
-            assert self.context_ is not None  # a datetime index puts START in the context
-            encoder = next(e for e in self.context_.transformer_.encoders_ if e.spec.name == START)
-            assert isinstance(encoder, DatetimeEncoder)
-            return encoder.from_seconds(values).rename(seq.index)
+            ends = self._start_encoder().bounds
+        else:
+            ends = None if spec.bounds is None else [float(b) for b in spec.bounds]
+        high = np.inf if ends is None else float(ends[1]) + 1e-6
+        return start[owner] + offsets, high
+
+    def _index_series(self, values: np.ndarray) -> pd.Series:
+        """Index numbers as the index column: its zone and format, or its number dtype."""
+        seq = sequence_of(self.metadata_)
+        spec = self.metadata_[seq.index]
+        if spec.kind == "datetime":
+            return self._start_encoder().from_seconds(values).rename(seq.index)
         values = np.round(values) if spec.integer else values
         return restore_dtype(pd.Series(values, name=seq.index), spec.dtype)
 
@@ -344,6 +392,7 @@ class SequenceSynthesizer(Synthesizer):
         return {
             "net": weights(self.net_), "vocab": self.vocab_.state(), "context": context,
             "max_length": self.max_length_, "best_epoch": self.best_epoch_,
+            "issued": self.issued_,
             "loss_history": {k: v.to_numpy() for k, v in self.loss_history_.items()},
         }  # fmt: skip
 
@@ -360,6 +409,7 @@ class SequenceSynthesizer(Synthesizer):
             self.context_ = model
         self.vocab_ = Vocab.from_state(state["vocab"])
         self.max_length_ = int(state["max_length"])
+        self.issued_ = int(state["issued"])
         with seeded(np.random.default_rng(0)):
             self.net_ = self._build()
         load_weights(self.net_, state["net"])

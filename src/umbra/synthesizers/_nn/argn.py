@@ -81,6 +81,10 @@ class ARNet(nn.Module):
             x = self.drop(F.relu(torch.bmm(x.transpose(0, 1), w).transpose(0, 1) + b))
         return x
 
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The mean loss (see :meth:`loss`), so that ``torch.func`` can take its gradients."""
+        return self.loss(tokens, mask)
+
     def loss(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean over rows of the summed cross-entropy of every column given its masked context."""
         context = torch.bmm(mask, self.embeddings(tokens))
@@ -139,6 +143,16 @@ class Vocab:
             flags = [True] * int(keep.sum()) + ([len(rare[-1]) > 0] if (~keep).any() else [])
             seen.append(np.asarray(flags, dtype=bool))
         return cls(common, rare, seen, list(sizes))
+
+    @classmethod
+    def identity(cls, sizes: list[int]) -> Vocab:
+        """One token per code, every one generated: no statistic of the data decides it."""
+        return cls(
+            [np.arange(size, dtype=np.int64) for size in sizes],
+            [np.zeros(0, dtype=np.int64) for _ in sizes],
+            [np.ones(size, dtype=bool) for size in sizes],
+            list(sizes),
+        )
 
     def token_of(self, j: int) -> np.ndarray:
         """Block ``j``'s code -> token table."""

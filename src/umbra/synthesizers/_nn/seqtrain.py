@@ -83,17 +83,19 @@ def generate(
     seen: list[np.ndarray],
     max_length: int,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Flat event tokens (entities one after another) and each entity's number of events."""
-    tokens, lengths = [], []
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Flat event tokens (entities one after another), each entity's number of events, and
+    how many entities were cut at ``max_length`` (they had not drawn the end there)."""
+    tokens, lengths, cut = [], [], 0
     for start in range(0, len(context), SAMPLE_BATCH):
         part = torch.from_numpy(context[start : start + SAMPLE_BATCH])
-        t, n = _generate_batch(net, part, seen, max_length, rng)
+        t, n, c = _generate_batch(net, part, seen, max_length, rng)
         tokens.append(t)
         lengths.append(n)
+        cut += c
     if not tokens:
-        return np.zeros((0, len(seen)), np.int64), np.zeros(0, np.int64)
-    return np.concatenate(tokens), np.concatenate(lengths)
+        return np.zeros((0, len(seen)), np.int64), np.zeros(0, np.int64), 0
+    return np.concatenate(tokens), np.concatenate(lengths), cut
 
 
 def _draw(logits: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
@@ -108,12 +110,13 @@ def _generate_batch(
     seen: list[np.ndarray],
     max_length: int,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, int]:
     size = len(context)
     masks = [torch.from_numpy(~s) for s in seen]
     steps: list[np.ndarray] = []
     lengths = np.full(size, max_length, dtype=np.int64)
     alive = np.ones(size, dtype=bool)
+    cut = 0
     with torch.inference_mode():
         hidden = net.initial(context)
         step_in = net.begin.expand(size, -1)
@@ -123,9 +126,10 @@ def _generate_batch(
             flag_logits = net.events.logits(known, 0)
             if t == 0:
                 flag_logits[:, 1] = -torch.inf  # an entity has at least one event
-            if t == max_length:
-                flag_logits[:, 0] = -torch.inf  # the longest allowed: end here
             flag = _draw(flag_logits, rng)
+            if t == max_length:  # the longest allowed: end here (a cut, where not drawn)
+                cut += int((alive & (flag.numpy() == 0)).sum())
+                flag = torch.ones_like(flag)
             ended = alive & (flag.numpy() == 1)
             lengths[ended] = t
             alive &= ~ended
@@ -143,7 +147,7 @@ def _generate_batch(
             step = torch.stack(drawn, dim=1)
             steps.append(step[:, 1:].numpy())
             step_in = net.step_input(step)
-    return _flatten(steps, lengths, len(seen)), lengths
+    return _flatten(steps, lengths, len(seen)), lengths, cut
 
 
 def _flatten(steps: list[np.ndarray], lengths: np.ndarray, columns: int) -> np.ndarray:

@@ -1,0 +1,102 @@
+"""DP-SGD: noise calibrated within the target, the spend recorded, empty batches counted, and an
+empirical audit that the default model's guarantee holds (and fails without DP)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import umbra
+from umbra.exceptions import InputError
+from umbra.privacy.audit import canary_audit
+from umbra.privacy.ledger import Ledger
+from umbra.synthesizers._nn.dpsgd import accounted, noise_for
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.floats(0.2, 10.0), st.floats(1e-9, 1e-4), st.floats(0.001, 0.5), st.integers(1, 3000))
+def test_calibrated_noise_never_overshoots(
+    epsilon: float, delta: float, rate: float, steps: int
+) -> None:
+    assert accounted(noise_for(epsilon, delta, rate, steps), rate, steps, delta) <= epsilon
+
+
+def small(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, umbra.Metadata]:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"a": rng.choice(["x", "y", "z"], n), "b": rng.integers(0, 10, n)})
+    meta = umbra.Metadata.detect(df, warn=False)
+    meta.update("a", categories=["x", "y", "z", "canary"]).update("b", bounds=(0, 9))
+    return df, meta
+
+
+def test_private_ar_stays_within_its_budget_and_books_it(tmp_path: Path) -> None:
+    df, meta = small()
+    book = Ledger(tmp_path / "ledger.jsonl")
+    model = umbra.create("ar", epsilon=1.0, delta=1e-5, epochs=2, batch_size=60, random_state=0)
+    model.fit(df, metadata=meta, ledger=book)
+    spent = model.privacy_spent_  # type: ignore[attr-defined]
+    assert spent["sgd_epsilon"] <= 1.0 and spent["epsilon"] == 1.0
+    assert spent["mechanism"].startswith("DP-SGD") and spent["learned_under_dp"] == []
+    assert "loss" not in model.loss_history_.columns  # type: ignore[attr-defined]
+    assert book.total(df).spends == 1 and book.total(df).epsilon == 1.0
+    fake = model.sample(500)
+    assert set(fake["a"]) <= {"x", "y", "z", "canary"} and fake["b"].between(0, 9).all()
+
+
+def test_empty_poisson_batches_are_counted_and_noise_can_be_secure() -> None:
+    df, meta = small(120)
+    model = umbra.create(
+        "ar", epsilon=2.0, delta=1e-5, epochs=1, batch_size=1, secure_noise=True, random_state=0
+    ).fit(df, metadata=meta, ledger=False)
+    spent = model.privacy_spent_  # type: ignore[attr-defined]
+    assert spent["steps"] == 120 and 20 < spent["empty_steps"] < 70  # about e^-1 of the steps
+    assert spent["secure_noise"] is True
+
+
+def test_bad_private_settings_are_named_before_any_work() -> None:
+    df, meta = small()
+    for params, match in (
+        ({"epsilon": 0}, "epsilon must be a number > 0"),
+        ({"epsilon": 1.0, "delta": 0.01}, "delta"),
+        ({"epsilon": 1.0, "max_grad_norm": 0}, "max_grad_norm"),
+        ({"epsilon": 1.0, "preprocessing_share": 1.5}, "preprocessing_share"),
+    ):
+        with pytest.raises(InputError, match=match):
+            umbra.create("ar", **params).fit(df, metadata=meta, ledger=False)
+
+
+@pytest.mark.slow
+def test_canary_audit_bounds_private_ar_and_catches_it_without_dp() -> None:
+    df, meta = small()
+    canary = pd.Series({"a": "canary", "b": 3})
+
+    def fitter(epsilon: float | None) -> Any:
+        def fit(table: pd.DataFrame, seed: int) -> umbra.Synthesizer:
+            params = {"epsilon": epsilon, "delta": 1e-5} if epsilon else {"rare_threshold": 0}
+            model = umbra.create("ar", epochs=3, batch_size=100, random_state=seed, **params)
+            return model.fit(table, metadata=meta, ledger=False)
+
+        return fit
+
+    exposed = canary_audit(fitter(None), df, canary, "a", trials=30)
+    assert exposed.epsilon_lower > 1.2 and exposed.false_negative_rate == 0
+    private = canary_audit(fitter(1.0), df, canary, "a", trials=30, delta=1e-5)
+    assert private.epsilon_lower <= 1.0
+
+
+def test_cli_epsilon_without_a_model_fits_mst(tmp_path: Path) -> None:
+    from umbra.cli import run
+
+    df, meta = small()
+    data, meta_path, model = tmp_path / "t.csv", tmp_path / "m.json", tmp_path / "m.umbra"
+    df.to_csv(data, index=False)
+    meta.save(meta_path)
+    args = ["fit", str(data), "-o", str(model), "--metadata", str(meta_path), "--epsilon", "1"]
+    assert run([*args, "--delta", "1e-5", "--ledger", str(tmp_path / "l.jsonl")]) == 0
+    assert umbra.load(model).name == "mst"
