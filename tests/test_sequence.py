@@ -242,6 +242,11 @@ def test_cli_sequence_options_and_their_errors(
     assert fake["who"].nunique() == 12 and list(fake.columns) == list(umbra.read(source).columns)
     report = json.loads((tmp_path / "fake.report.json").read_text())
     assert any(m["name"] == "activity_tvd" for m in report["metrics"]["fidelity"])
+    judged = tmp_path / "judged.json"
+    judge = ["evaluate", "--real", str(source), "--synthetic", str(out), "--json", str(judged)]
+    assert run([*judge, "--sequence-key", "who", "--sequence-index", "when"]) == 0
+    names = {m["name"] for m in json.loads(judged.read_text())["metrics"]["fidelity"]}
+    assert {"sequence_length_ks", "activity_tvd"} <= names
     model = tmp_path / "visits.umbra"
     fit_args = ["fit", str(source), "-o", str(model), "--sequence-key", "who"]
     assert run([*fit_args, "--sequence-index", "when", "--seed", "1"]) == 0

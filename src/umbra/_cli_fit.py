@@ -177,3 +177,17 @@ def write_table(df: pd.DataFrame, path: Path, meta: Metadata, *, force: bool) ->
     assert meta.sequence is not None
     out[meta.sequence.key] = out[meta.sequence.key].astype(str)
     return write_xes(out.rename(columns=names), path, force=force)
+
+
+def how_many(
+    df: pd.DataFrame, meta: Metadata, model: str, rows: int | None, entities: int | None
+) -> int:
+    """Rows to sample, or entities for a sequence model (default: as many as the input)."""
+    if model not in available("sequence"):
+        if entities is not None:
+            raise InputError("--entities is for sequence tables; use --rows for this table")
+        return len(df) if rows is None else rows
+    if rows is not None:
+        raise InputError(f"--rows: model {model!r} generates entities; use --entities N")
+    assert meta.sequence is not None
+    return int(df[meta.sequence.key].nunique()) if entities is None else entities

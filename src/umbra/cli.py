@@ -27,6 +27,7 @@ from umbra._cli_fit import (
     SequenceKey,
     conditions,
     fit_model,
+    how_many,
     model_for,
     with_sequence,
     write_table,
@@ -197,7 +198,7 @@ def synthesize(
     train, kept = _split(df, holdout, na_values, seed, by)
     meta = with_sequence(train, _metadata(train, metadata), sequence_key, sequence_index)
     model_name = model_for(meta, model, epsilon)
-    n = _how_many(df, meta, model_name, rows, entities)
+    n = how_many(df, meta, model_name, rows, entities)
     xes_names(output, meta, list(df.columns))  # an impossible output fails before the fit
     dp = DP(epsilon, delta, ledger, fingerprint(df))  # the spend is on the whole input
     synth = fit_model(console, train, meta, model_name, seed, dp)
@@ -232,20 +233,6 @@ def synthesize(
     with stage(console, f"Writing {output}"):
         write_table(fake, output, meta, force=force)
     console.print(f"Synthetic table written to {output} (verdict: {ev.verdict})")
-
-
-def _how_many(
-    df: pd.DataFrame, meta: Metadata, model: str, rows: int | None, entities: int | None
-) -> int:
-    """Rows to sample, or entities for a sequence model (default: as many as the input)."""
-    if model not in available("sequence"):
-        if entities is not None:
-            raise InputError("--entities is for sequence tables; use --rows for this table")
-        return len(df) if rows is None else rows
-    if rows is not None:
-        raise InputError(f"--rows: model {model!r} generates entities; use --entities N")
-    assert meta.sequence is not None
-    return int(df[meta.sequence.key].nunique()) if entities is None else entities
 
 
 def _split(
@@ -303,6 +290,8 @@ def evaluate_command(
     gate_config: GateConfig = None,
     threshold: Threshold = None,
     seed: Seed = 0,
+    sequence_key: SequenceKey = None,
+    sequence_index: SequenceIndex = None,
     na_values: NaValues = None,
     force: Force = False,
 ) -> None:
@@ -311,7 +300,7 @@ def evaluate_command(
     limits = GateOptions(gate_config, threshold or []).limits()
     real_df, fake = _read(real, na_values), _read(synthetic, na_values)
     kept = _read(holdout, na_values) if holdout is not None else None
-    meta = _metadata(real_df, metadata)
+    meta = with_sequence(real_df, _metadata(real_df, metadata), sequence_key, sequence_index)
     with stage(console, "Auditing fidelity, utility and privacy"):
         ev = evaluate(
             real_df,
