@@ -68,6 +68,22 @@ def test_detects_the_roles_of_an_event_log(log: pd.DataFrame) -> None:
     assert again.sequence == meta.sequence
 
 
+def test_a_case_control_flag_is_not_a_sequence_key() -> None:
+    rng = np.random.default_rng(3)
+    study = pd.DataFrame(
+        {
+            "case": rng.integers(0, 2, 200),
+            "time": pd.date_range("2024-01-01", periods=200, freq="D"),
+            "age": rng.integers(20, 80, 200),
+        }
+    )
+    assert umbra.Metadata.detect(study, warn=False).sequence is None
+    few = study.assign(case=np.repeat(np.arange(5), 40))  # five entities: still too few to guess
+    assert umbra.Metadata.detect(few, warn=False).sequence is None
+    many = study.assign(case=np.repeat(np.arange(20), 10))
+    assert umbra.Metadata.detect(many, warn=False).sequence is not None
+
+
 def test_output_is_whole_valid_entities(log: pd.DataFrame, trained: umbra.Synthesizer) -> None:
     fake = trained.sample(80)
     assert list(fake.columns) == list(log.columns)
@@ -159,7 +175,7 @@ def test_bad_input_is_named(log: pd.DataFrame) -> None:
         umbra.Metadata.detect(log, warn=False).set_sequence("nope", "time")
     one = log[log["case"] == "c1"]
     with pytest.raises(InputError, match="at least 2"):
-        fit(one)
+        fit(one, umbra.Metadata.detect(one, warn=False).set_sequence("case", "time"))
     for params, match in (({"max_length": 0}, "max_length"), ({"dropout": 1.5}, "dropout")):
         with pytest.raises(InputError, match=match):
             fit(log, **params)

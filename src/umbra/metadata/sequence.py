@@ -13,9 +13,10 @@ patient's birth year, a loan's requested amount); the other columns are event co
 Example:
     >>> import pandas as pd
     >>> log = pd.DataFrame({
-    ...     "case_id": ["a", "a", "b"], "activity": ["start", "end", "start"],
-    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"]),
-    ...     "region": ["north", "north", "south"]})
+    ...     "case_id": [c for c in "abcdefghij" for _ in (0, 1)],
+    ...     "activity": ["start", "end"] * 10,
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"] * 10),
+    ...     "region": ["north", "north", "south", "south"] * 5})
     >>> detect_sequence(log)
     SequenceSpec(key='case_id', index='timestamp', activity='activity', context=['region'])
 """
@@ -35,6 +36,7 @@ KEY_NAMES = ("case:concept:name", "caseid", "case", "casename", "traceid", "sequ
 INDEX_NAMES = ("time:timestamp", "timestamp", "completetimestamp", "eventtime", "time")
 ACTIVITY_NAMES = ("concept:name", "activity", "activityname", "eventname", "event")
 CONTEXT_PREFIX = "case:"
+MIN_ENTITIES = 10
 
 
 @dataclass
@@ -110,16 +112,26 @@ def guess_activity(columns: Sequence[Hashable], key: Hashable, index: Hashable |
 def detect_sequence(data: pd.DataFrame) -> SequenceSpec | None:
     """The sequence roles of an event log by its column names, or None for a plain table.
 
-    A key is recognised by name; the index must hold dates (or be named like one); context
-    columns are those prefixed ``case:`` and those constant within every entity.
+    ``case:concept:name`` (XES) is always a key; a generic name (``case_id``) only with a time
+    column, ten or more distinct values and an entity of several rows. Context columns are
+    those prefixed ``case:``, else those constant within every entity.
     """
     key = _find(list(data.columns), KEY_NAMES)
     if key is None or data[key].isna().all():
         return None
     index = _find([c for c in data.columns if c != key], INDEX_NAMES)
+    if str(key) != KEY_NAMES[0] and not _looks_like_entities(data[key], index):
+        return None  # a 0/1 "case" column of a case-control study is not a sequence key
     spec = SequenceSpec(key, index, guess_activity(list(data.columns), key, index))
     spec.context = constant_columns(data, spec)
     return spec
+
+
+def _looks_like_entities(key: pd.Series, index: Hashable | None) -> bool:
+    """A generic name (``case``, ``case_id``) names entities only with a time column, at least
+    ``MIN_ENTITIES`` distinct values and some entity of more than one row."""
+    counts = key.value_counts()
+    return index is not None and len(counts) >= MIN_ENTITIES and int(counts.max()) >= 2
 
 
 def constant_columns(data: pd.DataFrame, spec: SequenceSpec) -> list[Any]:
