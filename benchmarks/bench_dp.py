@@ -57,9 +57,14 @@ def public_schema(train: pd.DataFrame) -> umbra.Metadata:
 
 
 def measure(
-    model: str, epsilon: float, domain: str, params: dict[str, Any] | None = None
+    model: str,
+    epsilon: float,
+    domain: str,
+    params: dict[str, Any] | None = None,
+    keep: Path | None = None,
 ) -> dict[str, Any]:
-    """Fit one model at one epsilon (and ``params``) and judge it on the split's holdout."""
+    """Fit one model at one epsilon (and ``params``) and judge it on the split's holdout;
+    ``keep``: a folder to write the synthetic table to, for ../shared/bench/judge.py."""
     warnings.simplefilter("ignore")
     train, holdout, target = load("split")
     meta = public_schema(train) if domain == "declared" else umbra.Metadata.detect(train)
@@ -68,6 +73,9 @@ def measure(
     synth.fit(train, metadata=meta)
     fit_s = time.perf_counter() - start
     fake = synth.sample(len(train))
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        umbra.write(fake, keep / f"{model}_eps{epsilon:g}_{domain}.csv", force=True)
     tables = prepare(train, fake, meta, holdout)
     ev = Evaluation()
     column_metrics(tables, ev)
@@ -133,6 +141,17 @@ HEADER = (
 )
 
 
+def _setting(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE`` as a name and a number where it reads as one, else the text."""
+    name, _, value = text.partition("=")
+    for kind in (int, float):
+        try:
+            return name, kind(value)
+        except ValueError:
+            pass
+    return name, value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epsilons", nargs="+", type=float, default=[0.5, 1.0, 3.0, 10.0])
@@ -140,18 +159,21 @@ def main() -> int:
     parser.add_argument("--domains", nargs="+", default=["declared", "dp"])
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--audit-trials", type=int, default=100)
+    parser.add_argument("--synthetic-dir", type=Path, help="keep the synthetic tables here")
     parser.add_argument(
-        "--param", action="append", default=[], help="model setting NAME=NUMBER, e.g. epochs=4"
+        "--param",
+        action="append",
+        default=[],
+        help="model setting NAME=VALUE, e.g. epochs=4 or target=income",
     )
     args = parser.parse_args()
-    pairs = (p.partition("=") for p in args.param)
-    params = {k: float(v) if "." in v or "e" in v else int(v) for k, _, v in pairs}
+    params = dict(_setting(p) for p in args.param)
     print(HEADER)
     lines = []
     for model in args.models:
         for domain in args.domains:
             for epsilon in args.epsilons:
-                cells = measure(model, epsilon, domain, params)["cells"]
+                cells = measure(model, epsilon, domain, params, args.synthetic_dir)["cells"]
                 lines.append("| " + " | ".join(cells) + " |")
                 print(lines[-1], flush=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -49,6 +49,28 @@ def test_private_ar_stays_within_its_budget_and_books_it(tmp_path: Path) -> None
     assert set(fake["a"]) <= {"x", "y", "z", "canary"} and fake["b"].between(0, 9).all()
 
 
+def test_private_tvae_keeps_a_dependence_within_its_budget_and_reloads(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.choice(["a", "b", "c"], 3000)
+    df = pd.DataFrame({"x": x, "y": np.where(x == "a", "p", "q"), "z": rng.uniform(0, 1, 3000)})
+    meta = umbra.Metadata.detect(df, warn=False).update("x", categories=["a", "b", "c"])
+    meta.update("y", categories=["p", "q"]).update("z", bounds=(0, 1))
+    model = umbra.create(
+        "tvae", epsilon=8.0, delta=1e-6, epochs=20, batch_size=500, learning_rate=0.01,
+        latent_dim=8, loss_factor=10.0, random_state=0,
+    ).fit(df, metadata=meta, ledger=False)  # fmt: skip
+    spent = model.privacy_spent_  # type: ignore[attr-defined]
+    assert spent["sgd_epsilon"] <= 8.0 and spent["mechanism"].startswith("DP-SGD")
+    history = model.loss_history_  # type: ignore[attr-defined]
+    assert list(history.columns) == ["epoch", "epsilon", "seconds"]
+    fake = model.sample(3000)
+    assert ((fake["x"] == "a") == (fake["y"] == "p")).mean() > 0.75  # independence gives 0.56
+    assert fake["z"].between(0, 1).all() and fake.dtypes.equals(df.dtypes)
+    again = umbra.load(model.save(tmp_path / "vae.umbra"))
+    assert again.sample(20, random_state=1).equals(model.sample(20, random_state=1))
+    assert (model.sample(30, conditions={"x": "b"})["x"] == "b").all()  # by rejection
+
+
 def test_empty_poisson_batches_are_counted_and_noise_can_be_secure() -> None:
     df, meta = small(120)
     model = umbra.create(
@@ -67,8 +89,9 @@ def test_bad_private_settings_are_named_before_any_work() -> None:
         ({"epsilon": 1.0, "max_grad_norm": 0}, "max_grad_norm"),
         ({"epsilon": 1.0, "preprocessing_share": 1.5}, "preprocessing_share"),
     ):
-        with pytest.raises(InputError, match=match):
-            umbra.create("ar", **params).fit(df, metadata=meta, ledger=False)
+        for name in ("ar", "tvae"):
+            with pytest.raises(InputError, match=match):
+                umbra.create(name, **params).fit(df, metadata=meta, ledger=False)
 
 
 @pytest.mark.slow
@@ -90,7 +113,7 @@ def test_canary_audit_bounds_private_ar_and_catches_it_without_dp() -> None:
     assert private.epsilon_lower <= 1.0
 
 
-def test_cli_epsilon_without_a_model_fits_mst(tmp_path: Path) -> None:
+def test_cli_epsilon_without_a_model_fits_aim(tmp_path: Path) -> None:
     from umbra.cli import run
 
     df, meta = small()
@@ -99,4 +122,4 @@ def test_cli_epsilon_without_a_model_fits_mst(tmp_path: Path) -> None:
     meta.save(meta_path)
     args = ["fit", str(data), "-o", str(model), "--metadata", str(meta_path), "--epsilon", "1"]
     assert run([*args, "--delta", "1e-5", "--ledger", str(tmp_path / "l.jsonl")]) == 0
-    assert umbra.load(model).name == "mst"
+    assert umbra.load(model).name == "aim"

@@ -31,7 +31,7 @@ from umbra.transforms.numeric import DatetimeEncoder
 
 TABLE_MODEL = "ar"
 SEQUENCE_MODEL = "sequence"
-DP_MODEL = "mst"
+DP_MODEL = "aim"
 
 Conditions = Annotated[
     list[str] | None,
@@ -51,7 +51,7 @@ SequenceIndex = Annotated[
 ModelName = Annotated[
     str | None,
     typer.Option(
-        "--model", help="Model (default: ar; mst with --epsilon; sequence for sequence tables)."
+        "--model", help="Model (default: ar; aim with --epsilon; sequence for sequence tables)."
     ),
 ]
 
@@ -125,8 +125,9 @@ def with_sequence(df: pd.DataFrame, meta: Metadata, key: str | None, index: str 
 
 
 def model_for(meta: Metadata, model: str | None, epsilon: float | None = None) -> str:
-    """The model to fit: the one asked for, else ``sequence`` for sequence tables, ``mst``
-    under differential privacy (faster and better than DP-SGD at these budgets), else ``ar``."""
+    """The model to fit: the one asked for, else ``sequence`` for sequence tables, ``aim``
+    under differential privacy (the best at these budgets, see benchmarks/RESULTS.md), else
+    ``ar``."""
     if model is not None:
         if meta.sequence is None and model in available("sequence"):
             raise InputError(

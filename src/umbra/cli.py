@@ -456,6 +456,7 @@ def run(args: list[str] | None = None) -> int:
 
     Example:
         >>> run(["models"])
+        aim
         ar
         copula
         ctgan

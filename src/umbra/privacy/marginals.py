@@ -23,6 +23,8 @@ import itertools
 
 import numpy as np
 
+from umbra.privacy.selection import exponential_choice
+
 
 def marginal(codes: np.ndarray, clique: tuple[int, ...], sizes: tuple[int, ...]) -> np.ndarray:
     """Counts of the code combinations of the ``clique``'s columns, shaped by their sizes."""
@@ -65,20 +67,11 @@ def select_tree(
     while len(edges) < d - 1:
         candidates = [e for e in scores if component[e[0]] != component[e[1]]]
         values = np.array([scores[e] for e in candidates])
-        chosen = candidates[_choose(values, epsilon, rng)]
+        chosen = candidates[exponential_choice(values, 1.0, epsilon, rng)]
         edges.append(chosen)
         old, new = component[chosen[1]], component[chosen[0]]
         component = [new if c == old else c for c in component]
     return edges
-
-
-def _choose(scores: np.ndarray, epsilon: float | None, rng: np.random.Generator) -> int:
-    """The exponential mechanism (sensitivity 1): P(i) ~ exp(epsilon * score_i / 2)."""
-    if epsilon is None:
-        return int(np.argmax(scores))
-    logits = 0.5 * epsilon * (scores - scores.max())
-    weights = np.exp(logits)
-    return int(rng.choice(len(scores), p=weights / weights.sum()))
 
 
 def tree_order(d: int, edges: list[tuple[int, int]]) -> list[tuple[int, int]]:

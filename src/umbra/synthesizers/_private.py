@@ -26,6 +26,7 @@ import pandas as pd
 from umbra.metadata.spec import Metadata
 from umbra.privacy.accounting import check_budget, rho_for
 from umbra.privacy.domain import conform, discover, needs_discovery
+from umbra.synthesizers.base import Synthesizer
 
 
 @dataclass
@@ -77,3 +78,34 @@ class PrivatePlan:
             "learned_under_dp": list(self.discover),
             **extra,
         }
+
+
+class DPSGDHooks(Synthesizer):
+    """The fit hooks of a model that trains with DP-SGD when its ``epsilon`` is set: a public
+    grid of ``n_bins`` per number, the budget split checked against the table, and the domain
+    learned under DP before encoding. Placed before the model's base class."""
+
+    epsilon: float | None
+    delta: float
+    preprocessing_share: float
+    n_bins: int
+    _plan: PrivatePlan
+
+    def _encoding(self) -> dict[str, Any]:
+        if self.epsilon is not None:  # a public grid on the declared or DP-learned bounds
+            return {"numeric": "bins", "n_bins": self.n_bins, "public": True}
+        return super()._encoding()
+
+    def _check_metadata(self, meta: Metadata, n_rows: int) -> None:
+        if self.epsilon is None:
+            super()._check_metadata(meta, n_rows)
+            return
+        share = float(self.preprocessing_share)
+        self._plan = PrivatePlan.make(self.epsilon, self.delta, meta, n_rows, share)
+
+    def _prepare(
+        self, data: pd.DataFrame, meta: Metadata, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        if self.epsilon is None:
+            return super()._prepare(data, meta, rng)
+        return self._plan.prepare(data, meta, rng)

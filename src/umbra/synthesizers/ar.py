@@ -37,13 +37,11 @@ import torch
 
 from umbra._random import RandomState
 from umbra.exceptions import InputError
-from umbra.metadata.spec import Metadata
 from umbra.synthesizers._nn.argn import ARNet, Vocab, order_mask
 from umbra.synthesizers._nn.dpsgd import check_private_params, train_private
 from umbra.synthesizers._nn.torchutil import load_weights, seeded, weights
 from umbra.synthesizers._nn.training import CHECK_ROWS, Monitor, check_training_params
-from umbra.synthesizers._private import PrivatePlan
-from umbra.synthesizers.base import Synthesizer
+from umbra.synthesizers._private import DPSGDHooks
 from umbra.synthesizers.registry import register
 from umbra.transforms.base import Block
 
@@ -54,7 +52,7 @@ REJECTION_MIN = 0.02  # conditions at least this likely are met by rejection
 
 
 @register
-class AutoRegressive(Synthesizer):
+class AutoRegressive(DPSGDHooks):
     """Column-by-column generation by one small network; any subset can be conditioned on.
 
     Args:
@@ -120,19 +118,8 @@ class AutoRegressive(Synthesizer):
         self.preprocessing_share, self.secure_noise = preprocessing_share, secure_noise
 
     def _encoding(self) -> dict[str, Any]:
-        if self.epsilon is not None:  # a public grid on the declared or DP-learned bounds
-            return {"numeric": "bins", "n_bins": self.n_bins, "public": True}
-        return {"numeric": self.numeric_encoding, "n_bins": self.n_bins}
-
-    def _check_metadata(self, meta: Metadata, n_rows: int) -> None:
-        if self.epsilon is not None:
-            share = float(self.preprocessing_share)
-            self._plan = PrivatePlan.make(self.epsilon, self.delta, meta, n_rows, share)
-
-    def _prepare(
-        self, data: pd.DataFrame, meta: Metadata, rng: np.random.Generator
-    ) -> pd.DataFrame:
-        return data if self.epsilon is None else self._plan.prepare(data, meta, rng)
+        encoding = super()._encoding()
+        return encoding if self.epsilon is not None else {**encoding, "n_bins": self.n_bins}
 
     def _check_params(self) -> None:
         check_training_params(self.epochs, self.batch_size, self.early_stopping, self.patience)
@@ -160,6 +147,12 @@ class AutoRegressive(Synthesizer):
                     f"(the default is {self._default(name)})"
                 )
 
+    def _private_inputs(
+        self, rows: torch.Tensor, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, ...]:
+        """A DP-SGD batch's inputs of the network: the tokens and a random order's mask."""
+        return rows, order_mask(self._ranks(len(rows), rng))
+
     @classmethod
     def _default(cls, name: str) -> Any:
         return inspect.signature(cls.__init__).parameters[name].default
@@ -175,7 +168,8 @@ class AutoRegressive(Synthesizer):
             self.vocab_ = Vocab.identity(sizes)
             with seeded(rng):
                 self.net_ = self._build()
-                train_private(self, torch.from_numpy(self.vocab_.encode(codes)), rng)
+                rows = torch.from_numpy(self.vocab_.encode(codes))
+                train_private(self, self.net_, rows, self._private_inputs, rng)
             return
         self.vocab_ = Vocab.fit(codes, sizes, int(self.rare_threshold))
         tokens = torch.from_numpy(self.vocab_.encode(codes))

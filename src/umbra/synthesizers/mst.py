@@ -37,6 +37,7 @@ import pandas as pd
 from umbra._random import RandomState
 from umbra.exceptions import InputError
 from umbra.metadata.spec import Metadata
+from umbra.privacy import pgm
 from umbra.privacy.accounting import check_budget, exponential_epsilon, gaussian_sigma, rho_for
 from umbra.privacy.domain import conform, discover, needs_discovery
 from umbra.privacy.marginals import marginal, noisy, sample_tree, select_tree, tree_order
@@ -146,8 +147,13 @@ class MST(Synthesizer):
             exact = {e: m for e, m in zip(edges, two_way, strict=True)}
             self.tables_ = [_exact_table(one_way, exact, c, p) for c, p in self.order_]
         else:
-            model = _estimate(sizes, one_way, sigma1, edges, two_way, sigma2, self.iterations)
-            self.tables_ = [_table(model, column, parent) for column, parent in self.order_]
+            measured: list[pgm.Measurement] = [((j,), m, sigma1) for j, m in enumerate(one_way)]
+            measured += [(e, m, sigma2) for e, m in zip(edges, two_way, strict=True)]
+            try:
+                model = pgm.estimate(sizes, measured, self.iterations)
+                self.tables_ = [_table(model, column, parent) for column, parent in self.order_]
+            finally:
+                pgm.release()
         plan = getattr(self, "_plan", {}) if self.epsilon is not None else {}
         self.privacy_spent_ = {
             "mechanism": "mst (Gaussian counts, exponential-mechanism tree)",
@@ -181,32 +187,6 @@ class MST(Synthesizer):
 def _name(meta: Metadata, column: str) -> Any:
     """The metadata's own label for a column named ``column`` (labels may be non-strings)."""
     return next(spec.name for spec in meta if str(spec.name) == column)
-
-
-def _estimate(
-    sizes: tuple[int, ...],
-    one_way: list[np.ndarray],
-    sigma1: float,
-    edges: list[tuple[int, int]],
-    two_way: list[np.ndarray],
-    sigma2: float,
-    iterations: int,
-) -> Any:
-    """The ``mbi`` model consistent with the noisy counts (weighted by their noise)."""
-    from umbra.privacy import _mbi
-
-    mbi = _mbi.load()
-    names = [f"c{j}" for j in range(len(sizes))]
-    domain = mbi.Domain(names, list(sizes))
-    measurements = [
-        mbi.LinearMeasurement(m.ravel(), (names[j],), stddev=max(sigma1, 1.0))
-        for j, m in enumerate(one_way)
-    ]
-    measurements += [
-        mbi.LinearMeasurement(m.ravel(), (names[i], names[j]), stddev=max(sigma2, 1.0))
-        for (i, j), m in zip(edges, two_way, strict=True)
-    ]
-    return mbi.estimation.MirrorDescent().estimate(domain, measurements, iters=iterations)
 
 
 def _table(model: Any, column: int, parent: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from umbra.synthesizers.base import Synthesizer
 _REGISTRY: dict[str, type[Synthesizer]] = {}
 # Models that need PyTorch are imported on first use, so that `import umbra` stays fast.
 _LAZY = {
+    "aim": "umbra.synthesizers.aim",
     "ar": "umbra.synthesizers.ar",
     "ctgan": "umbra.synthesizers.ctgan",
     "mst": "umbra.synthesizers.mst",

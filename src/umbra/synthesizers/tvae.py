@@ -6,6 +6,11 @@ categories as logits. Training maximises the evidence lower bound. The condition
 one random discrete value of the row during training, so at sampling time any category, rare ones
 included, can be asked for.
 
+With ``epsilon``, training is DP-SGD (:mod:`umbra.synthesizers._nn.dpsgd`): each row's gradient
+of the whole loss (encoder and decoder) is clipped and noised; the decoder that is kept is
+post-processing. Numbers then take a uniform grid of ``n_bins`` on their public bounds, every
+token is kept, and there is no conditional vector (its sampling frequencies would read the data).
+
 Example:
     >>> import pandas as pd, umbra
     >>> rng = np.random.default_rng(0)
@@ -25,9 +30,11 @@ import torch
 from torch import nn
 
 from umbra._random import RandomState
+from umbra.synthesizers._nn.dpsgd import check_private_params, train_private
 from umbra.synthesizers._nn.layout import Layout
 from umbra.synthesizers._nn.model import NeuralSynthesizer
 from umbra.synthesizers._nn.training import check_positive
+from umbra.synthesizers._private import DPSGDHooks
 from umbra.synthesizers.registry import register
 
 
@@ -68,7 +75,7 @@ class Encoder(nn.Module):
 
 
 @register
-class TVAE(NeuralSynthesizer):
+class TVAE(DPSGDHooks, NeuralSynthesizer):
     """Tabular VAE with a conditional vector.
 
     Args:
@@ -84,6 +91,12 @@ class TVAE(NeuralSynthesizer):
         patience: epochs without improvement before stopping.
         rare_threshold: codes seen in fewer training rows share one token (decoded to one of
             them at random), so no rare value's rows can be learned; 0 or 1 switches it off.
+        epsilon: train with DP-SGD to (epsilon, delta)-differential privacy (None: no DP).
+        delta: the DP delta; below 1/n.
+        max_grad_norm: the bound each row's gradient is clipped to under DP.
+        preprocessing_share: the part of epsilon spent learning an undeclared domain.
+        secure_noise: draw DP noise and samples from the operating system's generator.
+        n_bins: bins per number under DP (on its public bounds).
         verbose: show a progress bar with the losses.
         random_state: seed for training and sampling.
     """
@@ -103,6 +116,12 @@ class TVAE(NeuralSynthesizer):
         early_stopping: str | None = "loss",
         patience: int = 20,
         rare_threshold: int = 10,
+        epsilon: float | None = None,
+        delta: float = 1e-9,
+        max_grad_norm: float = 1.0,
+        preprocessing_share: float = 0.3,
+        secure_noise: bool = False,
+        n_bins: int = 32,
         verbose: bool = False,
         random_state: RandomState = None,
     ) -> None:
@@ -120,10 +139,22 @@ class TVAE(NeuralSynthesizer):
         self.hidden = hidden
         self.layers = layers
         self.loss_factor = loss_factor
+        self.epsilon, self.delta, self.max_grad_norm = epsilon, delta, max_grad_norm
+        self.preprocessing_share, self.secure_noise, self.n_bins = (
+            preprocessing_share,
+            secure_noise,
+            n_bins,
+        )
 
     def _check_params(self) -> None:
         super()._check_params()
-        check_positive(self, ("latent_dim", "hidden", "layers"), ("learning_rate", "loss_factor"))
+        check_positive(
+            self, ("latent_dim", "hidden", "layers", "n_bins"), ("learning_rate", "loss_factor")
+        )
+        check_private_params(self)
+
+    def _train_private(self, rows: torch.Tensor, rng: np.random.Generator) -> None:
+        train_private(self, _RowLoss(self), rows, lambda batch, _: (batch,), rng)
 
     def _build_generator(self, layout: Layout) -> nn.Module:
         return Decoder(self.latent_dim, layout.cond_width, self.hidden, self.layers, layout.width)
@@ -191,3 +222,16 @@ class TVAE(NeuralSynthesizer):
         noise = torch.randn(len(raw), len(index)) * sigma[index]
         values[:, index] = (values[:, index] + noise).clamp(-1.0, 1.0)
         return values.numpy(), raw.numpy()
+
+
+class _RowLoss(nn.Module):
+    """The VAE's loss as a module of its encoder and decoder (what DP-SGD differentiates)."""
+
+    def __init__(self, vae: TVAE) -> None:
+        super().__init__()
+        self.encoder, self.decoder = vae.nets_["encoder"], vae.nets_["generator"]
+        self.vae = [vae]  # a list: the synthesizer is not a submodule
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        recon, kl = self.vae[0]._losses(rows, rows.new_zeros((len(rows), 0)))
+        return (recon + kl) / len(rows)

@@ -2,8 +2,9 @@
 
 Four ways to encode the value: ``raw`` (the number itself, for copulas), ``bgm`` (mode-specific
 normalisation with a Bayesian Gaussian mixture; an integer column spanning at most ``n_bins``
-values becomes one code per value instead), ``bins`` (discretised onto the bounds) and
-``quantile`` (frequent exact values plus quantile bins, see :mod:`umbra.transforms.quantile`).
+values becomes one code per value instead), ``bins`` (discretised onto the bounds; whole
+numbers spanning at most ``integer_values`` values get a code each) and ``quantile`` (frequent
+exact values plus quantile bins, see :mod:`umbra.transforms.quantile`).
 
 Example:
     >>> import pandas as pd
@@ -55,13 +56,19 @@ class NumericalEncoder(Encoder):
     kind_name = "numerical"
 
     def __init__(
-        self, spec: ColumnSpec, prefix: str, method: str = "raw", n_bins: int = 32
+        self,
+        spec: ColumnSpec,
+        prefix: str,
+        method: str = "raw",
+        n_bins: int = 32,
+        integer_values: int | None = None,
     ) -> None:
         super().__init__(spec, prefix)
         if method not in METHODS:
             raise InputError(f"numeric method must be one of {METHODS}, received {method!r}")
         self.method = method
         self.n_bins = n_bins
+        self.integer_values = n_bins if integer_values is None else integer_values
         self.statuses: list[int] = []
         self.bounds: list[float] | None = None
         self.edges: np.ndarray | None = None
@@ -114,9 +121,10 @@ class NumericalEncoder(Encoder):
         self.learned.append(f"quantiles of {self.spec.name!r}")
 
     def _few_integers(self) -> bool:
-        """An integer column whose bounds span at most ``n_bins`` values."""
+        """An integer column whose bounds span at most ``integer_values`` values."""
         assert self.bounds is not None
-        return bool(self.spec.integer and self.bounds[1] - self.bounds[0] + 1 <= self.n_bins)
+        span = self.bounds[1] - self.bounds[0] + 1
+        return bool(self.spec.integer and span <= getattr(self, "integer_values", self.n_bins))
 
     def declared_bounds(self) -> list[float] | None:
         """Bounds from the metadata, as floats (None when the metadata has none)."""
@@ -125,7 +133,7 @@ class NumericalEncoder(Encoder):
     def _edges(self) -> np.ndarray:
         assert self.bounds is not None
         low, high = self.bounds
-        if self.spec.integer and high - low + 1 <= self.n_bins:
+        if self._few_integers():
             return np.arange(low - 0.5, high + 1.0)
         if high - low <= 0 or self.n_bins < 3:
             return np.linspace(low, high, self.n_bins + 1)
@@ -238,9 +246,14 @@ class DatetimeEncoder(NumericalEncoder):
     kind_name = "datetime"
 
     def __init__(
-        self, spec: ColumnSpec, prefix: str, method: str = "raw", n_bins: int = 32
+        self,
+        spec: ColumnSpec,
+        prefix: str,
+        method: str = "raw",
+        n_bins: int = 32,
+        integer_values: int | None = None,
     ) -> None:
-        super().__init__(spec, prefix, method, n_bins)
+        super().__init__(spec, prefix, method, n_bins, integer_values)
         self.resolution = 1.0
 
     def values_of(self, series: pd.Series) -> np.ndarray:

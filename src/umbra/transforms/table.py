@@ -36,6 +36,8 @@ class TableTransformer:
         numeric: ``"raw"``, ``"bgm"`` (mode-specific normalisation) or ``"bins"``
             (discretisation onto the bounds) for numerical and datetime columns.
         n_bins: bins per number for ``numeric="bins"``.
+        integer_values: whole numbers spanning at most this many values get one code per
+            value (default ``n_bins``).
         public: the blocks follow the metadata alone (which nulls and infinities exist), as a
             differentially private model needs; the data must fit it (see
             :func:`umbra.privacy.domain.conform`).
@@ -48,6 +50,7 @@ class TableTransformer:
         *,
         numeric: str = "raw",
         n_bins: int = 32,
+        integer_values: int | None = None,
         public: bool = False,
         random_state: RandomState = 0,
     ) -> None:
@@ -56,6 +59,7 @@ class TableTransformer:
         self.metadata = metadata
         self.numeric = numeric
         self.n_bins = n_bins
+        self.integer_values = integer_values
         self.public = public
         self.random_state = random_state
 
@@ -64,7 +68,7 @@ class TableTransformer:
         prefix = f"c{index}"
         if spec.kind in ("numerical", "datetime"):
             cls = NumericalEncoder if spec.kind == "numerical" else DatetimeEncoder
-            return cls(spec, prefix, self.numeric, self.n_bins)
+            return cls(spec, prefix, self.numeric, self.n_bins, self.integer_values)
         simple: dict[str, type[Encoder]] = {
             "categorical": CategoricalEncoder,
             "boolean": BooleanEncoder,
@@ -129,13 +133,19 @@ class TableTransformer:
         return {
             "numeric": self.numeric,
             "n_bins": self.n_bins,
+            "integer_values": self.integer_values,
             "encoders": [{"type": e.kind_name, "state": e.state()} for e in encoders],
         }
 
     @classmethod
     def from_state(cls, metadata: Metadata, state: dict[str, Any]) -> TableTransformer:
         """Rebuild a fitted transformer from :meth:`state`."""
-        out = cls(metadata, numeric=state["numeric"], n_bins=state["n_bins"])
+        out = cls(
+            metadata,
+            numeric=state["numeric"],
+            n_bins=state["n_bins"],
+            integer_values=state.get("integer_values"),
+        )
         out.encoders_ = [
             Encoder.registry[item["type"]].from_state(spec, item["state"])
             for spec, item in zip(metadata.columns, state["encoders"], strict=True)

@@ -15,9 +15,9 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,44 +176,77 @@ def check_private_params(model: Any) -> None:
         raise InputError(f"secure_noise must be True or False, received {model.secure_noise!r}")
 
 
-def train_private(model: Any, tokens: torch.Tensor, rng: np.random.Generator) -> None:
-    """Train ``model.net_`` (an ARNet) with DP-SGD on ``tokens``; keep an average of the
-    weights; record ``privacy_spent_`` and a loss-free history (losses would read the data)."""
-    from umbra.synthesizers._nn.argn import order_mask
-    from umbra.synthesizers._nn.training import Monitor
-
-    plan = model._plan
+def train_private(
+    model: Any,
+    net: nn.Module,
+    rows: torch.Tensor,
+    inputs: Callable[[torch.Tensor, np.random.Generator], tuple[torch.Tensor, ...]],
+    rng: np.random.Generator,
+    *,
+    after: Callable[[], None] | None = None,
+    kept: nn.Module | None = None,
+) -> None:
+    """Train ``net`` with DP-SGD on ``rows`` (``net(*inputs(batch, rng))`` is the mean loss of
+    a batch's rows), calling ``after`` once each step (a GAN's generator step, which reads no
+    data); leave an average of its weights in ``kept`` (default ``net``); record
+    ``model.privacy_spent_`` and a loss-free history (losses would read the data)."""
+    epsilon, delta = model._plan.sgd
     epochs = int(model.epochs)
-    epsilon, delta = plan.sgd
-    run = DPSGD.plan(
-        len(tokens), int(model.batch_size), epochs, epsilon, delta, model.max_grad_norm
-    )
+    run = DPSGD.plan(len(rows), int(model.batch_size), epochs, epsilon, delta, model.max_grad_norm)
     run.secure = bool(model.secure_noise)
-    net, average = model.net_, copy.deepcopy(model.net_)
     optimizer = torch.optim.Adam(net.parameters(), lr=float(model.learning_rate))
+    params = list((kept or net).parameters())
+    average = [p.detach().clone() for p in params]
     decay = min(EMA_DECAY, 1.0 - 1.0 / max(2, run.steps // epochs))
-    per_epoch = math.ceil(run.steps / epochs)
-    monitor = Monitor(
-        epochs=epochs, early_stopping=None, patience=1, monitored="epsilon", verbose=model.verbose,
-        label=model.name,
-    )  # fmt: skip
     net.train()
-    with monitor:
+    with _EpsilonMonitor(model, run, delta) as monitor:
         for step in range(run.steps):
-            ids = torch.from_numpy(run.batch(rng))
-            rows = tokens[ids]
-            run.step(net, (rows, order_mask(model._ranks(len(rows), rng))), optimizer)
+            batch = rows[torch.from_numpy(run.batch(rng))]
+            run.step(net, inputs(batch, rng), optimizer)
+            if after is not None:
+                after()
             with torch.no_grad():
-                torch._foreach_lerp_(list(average.parameters()), list(net.parameters()), 1 - decay)
-            if (step + 1) % per_epoch == 0 or step + 1 == run.steps:
-                done = math.ceil((step + 1) / per_epoch)
-                spent = accounted(run.noise, run.sample_rate, step + 1, plan.sgd[1])
-                monitor.end_epoch(done, {"epsilon": spent}, None, lambda: None)
-    model.loss_history_ = monitor.finish(lambda state: None)
-    model.best_epoch_ = epochs
-    model.net_ = average.eval()
+                torch._foreach_lerp_(average, [p.detach() for p in params], 1 - decay)
+            monitor.step(step + 1)
+    with torch.no_grad():
+        for p, mean in zip(params, average, strict=True):
+            p.copy_(mean)
+    net.eval()
+    (kept or net).eval()
     extra = {"noise_multiplier": run.noise, "sample_rate": run.sample_rate, "steps": run.steps,
              "empty_steps": run.empty_steps, "max_grad_norm": run.max_grad_norm,
              "secure_noise": run.secure}  # fmt: skip
     mechanism = "DP-SGD (Poisson sampling, per-row clipping, Gaussian noise)"
-    model.privacy_spent_ = plan.spent(mechanism, run.epsilon(plan.sgd[1]), extra)
+    model.privacy_spent_ = model._plan.spent(mechanism, run.epsilon(delta), extra)
+
+
+class _EpsilonMonitor:
+    """The progress of a DP-SGD run, one "epoch" per ``1 / sample_rate`` steps, showing the
+    epsilon spent so far; leaves ``loss_history_`` and ``best_epoch_`` on the model."""
+
+    def __init__(self, model: Any, run: DPSGD, delta: float) -> None:
+        from umbra.synthesizers._nn.training import Monitor
+
+        self.model, self.run, self.delta = model, run, delta
+        self.epochs = int(model.epochs)
+        self.per_epoch = math.ceil(run.steps / self.epochs)
+        self.monitor = Monitor(
+            epochs=self.epochs, early_stopping=None, patience=1, monitored="epsilon",
+            verbose=model.verbose, label=model.name,
+        )  # fmt: skip
+
+    def __enter__(self) -> _EpsilonMonitor:
+        self.monitor.__enter__()
+        return self
+
+    def step(self, done: int) -> None:
+        if done % self.per_epoch == 0 or done == self.run.steps:
+            spent = accounted(self.run.noise, self.run.sample_rate, done, self.delta)
+            epoch = math.ceil(done / self.per_epoch)
+            self.monitor.end_epoch(epoch, {"epsilon": spent}, None, lambda: None)
+
+    def __exit__(self, *exc: object) -> None:
+        self.monitor.__exit__(*exc)
+        if exc[0] is None:
+            self.model.loss_history_ = self.monitor.finish(lambda state: None)
+            self.model.best_epoch_ = self.epochs

@@ -41,7 +41,8 @@ class Span:
 class Layout:
     """Spans of the network representation and offsets of the conditional vector."""
 
-    def __init__(self, blocks: list[Block]) -> None:
+    def __init__(self, blocks: list[Block], conditional: bool = True) -> None:
+        self.conditional = conditional
         self.spans: list[Span] = []
         start = 0
         for block in blocks:
@@ -53,7 +54,10 @@ class Layout:
         self.cond_blocks = [
             j
             for j, b in enumerate(blocks)
-            if b.kind == "discrete" and not b.name.endswith(".mode") and b.size <= COND_MAX_SIZE
+            if conditional
+            and b.kind == "discrete"
+            and not b.name.endswith(".mode")
+            and b.size <= COND_MAX_SIZE
         ]
         self.cond_offsets: dict[int, int] = {}
         offset = 0

@@ -96,7 +96,29 @@ class NeuralSynthesizer(Synthesizer):
                 f"off), received {value!r}"
             )
 
+    def _train_private(self, rows: torch.Tensor, rng: np.random.Generator) -> None:
+        """Train the networks with DP-SGD on ``rows`` (models with an ``epsilon`` option)."""
+        raise NotImplementedError(f"{self.name} has no DP-SGD training")
+
+    def _fit_private(
+        self, encoded: np.ndarray, blocks: list[Block], rng: np.random.Generator
+    ) -> None:
+        """Every token kept and no conditional vector (its frequencies would read the data)."""
+        self.tokens_ = Tokens.identity(blocks)
+        self.layout_ = Layout(self.tokens_.blocks, conditional=False)
+        self.cond_ = CondSampler(self.layout_, {})
+        rows = torch.from_numpy(self.layout_.to_matrix(self.tokens_.encode(encoded)))
+        with seeded(rng):
+            self.nets_ = {"generator": self._build_generator(self.layout_)}
+            self.nets_.update(self._build_training(self.layout_, 0))
+            self._train_private(rows, rng)
+        self.nets_ = {"generator": self.nets_["generator"]}
+        self._missing: list[tuple[int, int]] = []
+
     def _fit(self, encoded: np.ndarray, blocks: list[Block], rng: np.random.Generator) -> None:
+        if getattr(self, "epsilon", None) is not None:
+            self._fit_private(encoded, blocks, rng)
+            return
         self.tokens_ = Tokens.fit(encoded, blocks, int(self.rare_threshold))
         encoded, blocks = self.tokens_.encode(encoded), self.tokens_.blocks
         self.layout_ = Layout(blocks)
@@ -257,11 +279,12 @@ class NeuralSynthesizer(Synthesizer):
             "loss_history": {k: v.to_numpy() for k, v in self.loss_history_.items()},
             "best_epoch": self.best_epoch_,
             "vocab": self.tokens_.state(),
+            "conditional": self.layout_.conditional,
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.tokens_ = Tokens.from_state(state["vocab"], self.transformer_.blocks)
-        self.layout_ = Layout(self.tokens_.blocks)
+        self.layout_ = Layout(self.tokens_.blocks, bool(state.get("conditional", True)))
         counts = {int(j): np.asarray(c) for j, c in state["counts"].items()}
         self.cond_ = CondSampler(self.layout_, counts)
         with seeded(np.random.default_rng(0)):

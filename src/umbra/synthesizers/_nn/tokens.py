@@ -47,6 +47,13 @@ class Tokens:
         vocab = Vocab.fit(codes, [blocks[j].size for j in discrete], threshold)
         return cls(vocab, discrete, _token_blocks(blocks, discrete, vocab))
 
+    @classmethod
+    def identity(cls, blocks: list[Block]) -> Tokens:
+        """One token per code, every one generated: no statistic of the data decides them."""
+        discrete = [j for j, b in enumerate(blocks) if b.kind == "discrete"]
+        vocab = Vocab.identity([blocks[j].size for j in discrete])
+        return cls(vocab, discrete, _token_blocks(blocks, discrete, vocab))
+
     def encode(self, encoded: np.ndarray) -> np.ndarray:
         """Encoded rows with discrete codes replaced by tokens."""
         out = np.array(encoded, dtype=float, copy=True)
