@@ -155,7 +155,7 @@ def _setting(text: str) -> tuple[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epsilons", nargs="+", type=float, default=[0.5, 1.0, 3.0, 10.0])
-    parser.add_argument("--models", nargs="+", default=["mst"])
+    parser.add_argument("--models", nargs="+", default=["aim", "mst"])
     parser.add_argument("--domains", nargs="+", default=["declared", "dp"])
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--audit-trials", type=int, default=100)
@@ -164,7 +164,7 @@ def main() -> int:
         "--param",
         action="append",
         default=[],
-        help="model setting NAME=VALUE, e.g. epochs=4 or target=income",
+        help="model setting NAME=VALUE, e.g. epochs=4 or n_bins=64",
     )
     args = parser.parse_args()
     params = dict(_setting(p) for p in args.param)

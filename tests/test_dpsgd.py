@@ -27,6 +27,19 @@ def test_calibrated_noise_never_overshoots(
     assert accounted(noise_for(epsilon, delta, rate, steps), rate, steps, delta) <= epsilon
 
 
+@settings(max_examples=15, deadline=None)
+@given(st.floats(0.5, 10.0), st.floats(0.05, 0.5), st.floats(0.001, 0.5), st.integers(1, 3000))
+def test_steps_composed_with_a_release_stay_within_the_target(
+    epsilon: float, reserve: float, rate: float, steps: int
+) -> None:
+    delta = 1e-6
+    released = [(noise_for(reserve * epsilon, delta, 1.0, 1), 1.0, 1)]
+    noise = noise_for(epsilon, delta, rate, steps, released)
+    assert accounted(noise, rate, steps, delta, released) <= epsilon
+    assert accounted(noise, rate, steps, delta) < epsilon  # the release costs something
+    assert accounted(noise * 0.98, rate, steps, delta, released) > epsilon  # and no more noise
+
+
 def small(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, umbra.Metadata]:
     rng = np.random.default_rng(seed)
     df = pd.DataFrame({"a": rng.choice(["x", "y", "z"], n), "b": rng.integers(0, 10, n)})
@@ -49,12 +62,17 @@ def test_private_ar_stays_within_its_budget_and_books_it(tmp_path: Path) -> None
     assert set(fake["a"]) <= {"x", "y", "z", "canary"} and fake["b"].between(0, 9).all()
 
 
-def test_private_tvae_keeps_a_dependence_within_its_budget_and_reloads(tmp_path: Path) -> None:
+def linked() -> tuple[pd.DataFrame, umbra.Metadata]:
+    """3,000 rows where y follows x (x = a exactly when y = p), z independent; domain declared."""
     rng = np.random.default_rng(0)
     x = rng.choice(["a", "b", "c"], 3000)
     df = pd.DataFrame({"x": x, "y": np.where(x == "a", "p", "q"), "z": rng.uniform(0, 1, 3000)})
     meta = umbra.Metadata.detect(df, warn=False).update("x", categories=["a", "b", "c"])
-    meta.update("y", categories=["p", "q"]).update("z", bounds=(0, 1))
+    return df, meta.update("y", categories=["p", "q"]).update("z", bounds=(0, 1))
+
+
+def test_private_tvae_keeps_a_dependence_within_its_budget_and_reloads(tmp_path: Path) -> None:
+    df, meta = linked()
     model = umbra.create(
         "tvae", epsilon=8.0, delta=1e-6, epochs=20, batch_size=500, learning_rate=0.01,
         latent_dim=8, loss_factor=10.0, random_state=0,
@@ -68,7 +86,25 @@ def test_private_tvae_keeps_a_dependence_within_its_budget_and_reloads(tmp_path:
     assert fake["z"].between(0, 1).all() and fake.dtypes.equals(df.dtypes)
     again = umbra.load(model.save(tmp_path / "vae.umbra"))
     assert again.sample(20, random_state=1).equals(model.sample(20, random_state=1))
+    assert again.privacy_spent_ == spent  # type: ignore[attr-defined]
     assert (model.sample(30, conditions={"x": "b"})["x"] == "b").all()  # by rejection
+
+
+def test_private_ctgan_learns_from_its_critic_and_released_moments(tmp_path: Path) -> None:
+    df, meta = linked()
+    model = umbra.create(
+        "ctgan", epsilon=8.0, delta=1e-6, epochs=30, batch_size=500, learning_rate=0.002,
+        random_state=0,
+    ).fit(df, metadata=meta, ledger=False)  # fmt: skip
+    spent = model.privacy_spent_  # type: ignore[attr-defined]
+    assert spent["sgd_epsilon"] <= 8.0 and len(spent["released_noise_multipliers"]) == 1
+    fake = model.sample(3000)
+    assert ((fake["x"] == "a") == (fake["y"] == "p")).mean() > 0.8  # independence gives 0.56
+    assert fake["x"].value_counts(normalize=True).min() > 0.2  # each is a third in the data
+    assert fake["z"].between(0, 1).all() and fake.dtypes.equals(df.dtypes)
+    again = umbra.load(model.save(tmp_path / "gan.umbra"))
+    assert again.sample(20, random_state=1).equals(model.sample(20, random_state=1))
+    assert again.privacy_spent_ == spent  # type: ignore[attr-defined]
 
 
 def test_empty_poisson_batches_are_counted_and_noise_can_be_secure() -> None:
@@ -89,7 +125,7 @@ def test_bad_private_settings_are_named_before_any_work() -> None:
         ({"epsilon": 1.0, "max_grad_norm": 0}, "max_grad_norm"),
         ({"epsilon": 1.0, "preprocessing_share": 1.5}, "preprocessing_share"),
     ):
-        for name in ("ar", "tvae"):
+        for name in ("ar", "tvae", "ctgan"):
             with pytest.raises(InputError, match=match):
                 umbra.create(name, **params).fit(df, metadata=meta, ledger=False)
 

@@ -55,6 +55,49 @@ ModelName = Annotated[
     ),
 ]
 
+Settings = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param", help="Model setting NAME=VALUE (repeatable), e.g. epochs=4 or max_length=50."
+    ),
+]
+
+
+def model_settings(items: list[str] | None, model: str) -> dict[str, object]:
+    """``NAME=VALUE`` options as the model's settings: numbers, true/false, none, or text.
+
+    Example:
+        >>> model_settings(["epochs=4", "learning_rate=0.05", "early_stopping=none"], "ar")
+        {'epochs': 4, 'learning_rate': 0.05, 'early_stopping': None}
+    """
+    names = get_model(model).param_names()
+    out: dict[str, object] = {}
+    for item in items or []:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise InputError(f"--param expects NAME=VALUE, received {item!r}")
+        if name not in names or name == "random_state":
+            raise InputError(
+                f"--param {name}: model {model!r} has no such setting; it has "
+                f"{[n for n in names if n != 'random_state']} (the seed is --seed)"
+            )
+        out[name] = _value(text)
+    return out
+
+
+def _value(text: str) -> object:
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
 
 @dataclass(frozen=True)
 class DP:
@@ -73,10 +116,11 @@ def fit_model(
     model: str,
     seed: int | None,
     dp: DP | None = None,
+    settings: list[str] | None = None,
 ) -> Synthesizer:
     """Create and fit ``model``, with a progress line (or the model's own progress bar)."""
     label = f"Fitting {model} on {len(df):,} rows x {df.shape[1]} columns"
-    params: dict[str, object] = {"random_state": seed}
+    params: dict[str, object] = {"random_state": seed, **model_settings(settings, model)}
     if dp is not None and dp.epsilon is not None:
         if "epsilon" not in get_model(model).param_names():
             dp_models = [m for m in available() if "epsilon" in get_model(m).param_names()]

@@ -25,6 +25,7 @@ from umbra._cli_fit import (
     ModelName,
     SequenceIndex,
     SequenceKey,
+    Settings,
     conditions,
     fit_model,
     how_many,
@@ -157,6 +158,7 @@ def synthesize(
         typer.Option("--entities", min=0, help="Sequence tables: entities (default: as input)."),
     ] = None,
     model: ModelName = None,
+    param: Settings = None,
     sequence_key: SequenceKey = None,
     sequence_index: SequenceIndex = None,
     seed: Seed = None,
@@ -201,7 +203,7 @@ def synthesize(
     n = how_many(df, meta, model_name, rows, entities)
     xes_names(output, meta, list(df.columns))  # an impossible output fails before the fit
     dp = DP(epsilon, delta, ledger, fingerprint(df))  # the spend is on the whole input
-    synth = fit_model(console, train, meta, model_name, seed, dp)
+    synth = fit_model(console, train, meta, model_name, seed, dp, param)
     what = "entities" if model_name in available("sequence") else "rows"
     with stage(console, f"Sampling {n:,} {what}"):
         fake = synth.sample(n, conditions=wanted)
@@ -327,6 +329,7 @@ def fit(
     input: Annotated[Path, typer.Argument(help="CSV, Parquet or XES table to learn.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write (.umbra).")],
     model: ModelName = None,
+    param: Settings = None,
     sequence_key: SequenceKey = None,
     sequence_index: SequenceIndex = None,
     seed: Seed = None,
@@ -343,7 +346,7 @@ def fit(
     df = _read(input, na_values)
     meta = with_sequence(df, _metadata(df, metadata), sequence_key, sequence_index)
     name = model_for(meta, model, epsilon)
-    synth = fit_model(console, df, meta, name, seed, DP(epsilon, delta, ledger))
+    synth = fit_model(console, df, meta, name, seed, DP(epsilon, delta, ledger), param)
     synth.save(output, force=force)
     console.print(f"Model written to {output}")
 

@@ -180,7 +180,8 @@ def _info(tables: Tables, target: Any, model: Any) -> dict[str, Any]:
         if spent and spent.get("epsilon") is not None:
             info["guarantee"] = (
                 f"({spent['epsilon']:g}, {spent['delta']:.1g})-differential privacy for every "
-                f"training record: {spent['mechanism']}, {spent['accountant']}. The figures in "
+                f"training {spent.get('unit', 'record')}: {spent['mechanism']}, "
+                f"{spent['accountant']}. The figures in "
                 "this report read the real rows and are not covered by the guarantee."
             )
             info["privacy"] = _plain(spent)

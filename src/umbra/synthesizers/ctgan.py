@@ -17,8 +17,10 @@ With ``epsilon``, the critic trains with DP-SGD (:mod:`umbra.synthesizers._nn.dp
 DP-CTGAN (Rosenblatt et al. 2020): each real row's part of the critic's loss (its score against a
 generated row's, and the gradient penalty between them) is clipped and noised; the generator
 learns from the critic alone, which is post-processing. Numbers then take a uniform grid of
-``n_bins`` on their public bounds, every token is kept, and there is neither a conditional
-vector (its sampling frequencies would read the data) nor the moment term (it reads real rows).
+``n_bins`` on their public bounds, every token is kept, and there is no conditional
+vector (its sampling frequencies would read the data); the moment term matches the rows' mean
+and second moments (every one- and two-way marginal of the encoding) released once with Gaussian
+noise, a share of the budget composed with the steps by the same accountant.
 
 Example:
     >>> import pandas as pd, umbra
@@ -43,7 +45,12 @@ from torch.nn import functional as F  # noqa: N812 (the usual name)
 
 from umbra._random import RandomState
 from umbra.exceptions import InputError
-from umbra.synthesizers._nn.dpsgd import check_private_params, train_private
+from umbra.synthesizers._nn.dpsgd import (
+    DPSGD,
+    check_private_params,
+    secure_normal,
+    train_private,
+)
 from umbra.synthesizers._nn.layout import Layout
 from umbra.synthesizers._nn.model import NeuralSynthesizer
 from umbra.synthesizers._nn.training import check_positive
@@ -52,6 +59,7 @@ from umbra.synthesizers.registry import register
 
 PENALTY_EVERY = 4
 MOMENT_UNITS = 512
+MOMENT_SHARE = 0.2  # of a DP fit's epsilon, for releasing the moments the generator matches
 
 
 class Generator(nn.Module):
@@ -127,6 +135,38 @@ def moment_gap(fake: torch.Tensor, real: torch.Tensor, units: int = MOMENT_UNITS
         a, b = a @ projection, b @ projection
     cov_a, cov_b = a.t() @ a / len(a), b.t() @ b / len(b)
     return (fake.mean(dim=0) - real.mean(dim=0)).norm() + (cov_a - cov_b).norm()
+
+
+def noisy_moments(
+    rows: torch.Tensor, norm2: float, noise: float, secure: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean and the second-moment matrix of ``rows`` (each of squared norm at most
+    ``norm2``) by the Gaussian mechanism: the sum and the sum of outer products together have
+    L2 sensitivity ``sqrt(norm2 + norm2**2)``; ``noise`` is the multiplier of that (drawn from
+    the operating system's generator with ``secure``). The row count divides, as public as in
+    DP-SGD's expected batch size.
+
+    Example:
+        >>> rows = torch.eye(3)[torch.tensor([0, 1, 1, 2] * 500)]
+        >>> mean, second = noisy_moments(rows, 1, 1.0)
+        >>> [round(v, 2) for v in mean.tolist()], bool(torch.allclose(second, second.t()))
+        ([0.25, 0.5, 0.25], True)
+    """
+    scale = noise * float(np.sqrt(norm2 + norm2**2))
+    n, width = rows.shape
+    if secure:
+        draws = torch.from_numpy(secure_normal(width + width * width, scale))
+    else:
+        draws = torch.normal(0.0, scale, size=(width + width * width,))
+    total = rows.sum(dim=0) + draws[:width]
+    outer = rows.t() @ rows + draws[width:].reshape(width, width)
+    return total / n, (outer + outer.t()) / (2 * n)
+
+
+def moment_distance(fake: torch.Tensor, mean: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """How far a batch's mean and second-moment matrix are from the released ones."""
+    own = fake.t() @ fake / len(fake)
+    return (fake.mean(dim=0) - mean).norm() + (own - second).norm()
 
 
 @register
@@ -273,7 +313,9 @@ class CTGAN(DPSGDHooks, NeuralSynthesizer):
 
     def _train_private(self, rows: torch.Tensor, rng: np.random.Generator) -> None:
         """DP-SGD for the critic (unpacked: a pack would mix rows), a plain step for the
-        generator after each of its steps, and an average of the generator's weights kept."""
+        generator after each of its steps, and an average of the generator's weights kept.
+        With the moment term, the rows' first two moments are released once under DP first
+        (``MOMENT_SHARE`` of the budget alone, composed with the steps by the accountant)."""
         self.pac_ = 1
         generator = self.nets_["generator"]
         critic = Critic(self.layout_.width, 1, self.hidden, self.layers)
@@ -282,6 +324,7 @@ class CTGAN(DPSGDHooks, NeuralSynthesizer):
             generator.parameters(), lr=float(self.learning_rate), betas=(0.5, 0.9)
         )
         expected = max(2, round(min(1.0, self.batch_size / len(rows)) * len(rows)))
+        moments: list[torch.Tensor] = []
 
         def inputs(real: torch.Tensor, _: np.random.Generator) -> tuple[torch.Tensor, ...]:
             with torch.no_grad():
@@ -289,14 +332,25 @@ class CTGAN(DPSGDHooks, NeuralSynthesizer):
             return real, fake, torch.rand(len(real), 1)
 
         def generator_step() -> None:
-            loss = -critic(self._fake(expected)).mean()
+            fake = self._fake(expected)
+            loss = -critic(fake).mean()
+            if moments:
+                loss = loss + self.moment_matching * moment_distance(fake, *moments)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             critic.zero_grad(set_to_none=True)
 
+        def release(run: DPSGD) -> None:  # a span adds at most 1 to a row's squared norm
+            noise, spans = run.released[0][0], len(self.layout_.spans)
+            moments.extend(noisy_moments(rows, spans, noise, run.secure))
+
         loss = _CriticLoss(critic, float(self.gradient_penalty))
-        train_private(self, loss, rows, inputs, rng, after=generator_step, kept=generator)
+        reserve = MOMENT_SHARE if self.moment_matching else 0.0
+        train_private(
+            self, loss, rows, inputs, rng, after=generator_step, kept=generator,
+            reserve=reserve, before=release if reserve else None,
+        )  # fmt: skip
 
     def _fake(self, n: int) -> torch.Tensor:
         """``n`` generated rows in the critic's representation (no conditional vector)."""

@@ -42,8 +42,9 @@ from umbra._random import RandomState, make_rng, spawn
 from umbra.exceptions import InputError, PrivacyLeakWarning, TrainingWarning
 from umbra.metadata.detect import check_frame
 from umbra.metadata.spec import Metadata
-from umbra.privacy.ledger import Ledger
+from umbra.privacy.ledger import SOURCE_ATTR, Ledger
 from umbra.synthesizers._nn.argn import Vocab
+from umbra.synthesizers._nn.dpsgd import check_private_params
 from umbra.synthesizers._nn.seqnet import SequenceNet
 from umbra.synthesizers._nn.seqtrain import Batches, generate
 from umbra.synthesizers._nn.torchutil import load_weights, seeded, weights
@@ -51,11 +52,21 @@ from umbra.synthesizers._nn.training import Monitor, check_training_params
 from umbra.synthesizers._seqdata import (
     GAP,
     START,
+    LogParts,
     index_seconds,
     part_metadata,
     plural,
     sequence_of,
     split_log,
+)
+from umbra.synthesizers._seqprivate import (
+    budgets,
+    check_private_log,
+    context_params,
+    private_events,
+    private_gap,
+    spent_record,
+    train_events,
 )
 from umbra.synthesizers.ar import AutoRegressive
 from umbra.synthesizers.base import Synthesizer, _warn_learned, checked_metadata
@@ -87,6 +98,13 @@ class SequenceSynthesizer(Synthesizer):
             then learned from the data and reported as such).
         early_stopping: ``"loss"`` (10% of entities held out) or None.
         patience: epochs without improvement before stopping.
+        epsilon: train to (epsilon, delta)-differential privacy per entity (None: no DP; see
+            :mod:`umbra.synthesizers._seqprivate`: declared event domains and ``max_length``).
+        delta: the DP delta; below 1/entities.
+        max_grad_norm: the bound each entity's gradient is clipped to under DP.
+        preprocessing_share: the part of the context model's epsilon spent learning an
+            undeclared context domain.
+        secure_noise: draw DP noise and samples from the operating system's generator.
         verbose: show a progress bar with the losses.
         random_state: seed for training and sampling.
     """
@@ -110,6 +128,11 @@ class SequenceSynthesizer(Synthesizer):
         max_length: int | None = None,
         early_stopping: str | None = "loss",
         patience: int = 4,
+        epsilon: float | None = None,
+        delta: float = 1e-9,
+        max_grad_norm: float = 1.0,
+        preprocessing_share: float = 0.3,
+        secure_noise: bool = False,
         verbose: bool = False,
         random_state: RandomState = None,
     ) -> None:
@@ -118,6 +141,8 @@ class SequenceSynthesizer(Synthesizer):
         self.dropout, self.learning_rate, self.n_bins = dropout, learning_rate, n_bins
         self.rare_threshold, self.max_length = rare_threshold, max_length
         self.early_stopping, self.patience, self.verbose = early_stopping, patience, verbose
+        self.epsilon, self.delta, self.max_grad_norm = epsilon, delta, max_grad_norm
+        self.preprocessing_share, self.secure_noise = preprocessing_share, secure_noise
 
     def _check_params(self) -> None:
         check_training_params(self.epochs, self.batch_size, self.early_stopping, self.patience)
@@ -131,6 +156,7 @@ class SequenceSynthesizer(Synthesizer):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
                 raise InputError(f"{name} must be a number in [0, 1), received {value!r}")
+        check_private_params(self)
 
     def fit(
         self,
@@ -153,10 +179,46 @@ class SequenceSynthesizer(Synthesizer):
             )
         rng = make_rng(self.random_state)
         entity_meta, event_meta = part_metadata(meta, parts)
-        self.context_ = self._fit_context(parts.entities, entity_meta, rng)
+        if self.epsilon is not None:  # before anything is learned: checks, domain, the ledger
+            limit = check_private_log(self, meta, event_meta, len(parts.lengths))
+            if sequence_of(meta).index is not None:
+                event_meta = private_gap(meta, event_meta)
+            parts = private_events(parts, event_meta, limit, rng)
+            self._book(ledger, data.attrs.get(SOURCE_ATTR, data) if source is None else source)
+        context_budget, event_budget = budgets(
+            float(self.epsilon or 0), float(self.delta), has_context=len(entity_meta) > 0
+        )
+        self.context_ = self._fit_context(parts.entities, entity_meta, rng, context_budget)
+        events, batches = self._encode_events(meta, parts, event_meta, rng)
+        with seeded(rng):
+            if self.epsilon is not None:
+                self.net_ = self._build()
+                spent = train_events(self, self.net_, batches, event_budget, rng)
+                self.privacy_spent_ = spent_record(self, spent)
+            else:
+                self._train(batches, rng)
+        self.log_gaps_ = self.epsilon is not None
+        self.metadata_, self.transformer_, self.event_metadata_ = meta, events, event_meta
+        self.n_training_rows_ = len(data)
+        self.sample_rng_ = spawn(rng)
+        self.issued_ = 0
+        return self
+
+    def _book(self, ledger: Ledger | bool | None, source: pd.DataFrame | str) -> None:
+        """Book the spend before training (refused past the ledger's cap)."""
+        if ledger is not False:
+            self._record_spend(Ledger() if ledger is None or ledger is True else ledger, source)
+
+    def _encode_events(
+        self, meta: Metadata, parts: LogParts, event_meta: Metadata, rng: np.random.Generator
+    ) -> tuple[TableTransformer, Batches]:
+        """The event encoding (a public grid under DP), the warning about what was learned
+        from the data, the tokens and the training batches."""
+        private = self.epsilon is not None
         events = TableTransformer(
-            event_meta, numeric="quantile", n_bins=int(self.n_bins), random_state=spawn(rng)
-        ).fit(parts.events)
+            event_meta, numeric="bins" if private else "quantile", n_bins=int(self.n_bins),
+            public=private, random_state=spawn(rng),
+        ).fit(parts.events)  # fmt: skip
         modelled = Metadata([s for s in meta if s.name != sequence_of(meta).key])  # ids: fresh
         learned = modelled.learned_from_data() + events.learned_
         learned += self.context_.transformer_.learned_ if self.context_ is not None else []
@@ -164,27 +226,26 @@ class SequenceSynthesizer(Synthesizer):
             learned.append("the longest entity's number of events")
         _warn_learned(learned)
         codes = events.transform(parts.events).to_numpy().astype(np.int64)
-        self.vocab_ = Vocab.fit(codes, [b.size for b in events.blocks], int(self.rare_threshold))
+        sizes = [b.size for b in events.blocks]
+        threshold = int(self.rare_threshold)
+        self.vocab_ = Vocab.identity(sizes) if private else Vocab.fit(codes, sizes, threshold)
         self.max_length_ = int(self.max_length or parts.lengths.max())
-        batches = Batches(
-            self.vocab_.encode(codes), self._context_tokens(parts.entities), parts.lengths
-        )
-        with seeded(rng):
-            self._train(batches, rng)
-        self.metadata_, self.transformer_, self.event_metadata_ = meta, events, event_meta
-        self.n_training_rows_ = len(data)
-        self.sample_rng_ = spawn(rng)
-        self.issued_ = 0
-        return self
+        tokens = self.vocab_.encode(codes)
+        return events, Batches(tokens, self._context_tokens(parts.entities), parts.lengths)
 
     def _fit_context(
-        self, entities: pd.DataFrame, meta: Metadata, rng: np.random.Generator
+        self,
+        entities: pd.DataFrame,
+        meta: Metadata,
+        rng: np.random.Generator,
+        budget: tuple[float, float],
     ) -> AutoRegressive | None:
         if not len(meta):
             return None
+        private = context_params(self, *budget) if self.epsilon is not None else {}
         model = AutoRegressive(
             hidden=int(self.hidden), n_bins=int(self.n_bins),
-            rare_threshold=int(self.rare_threshold), random_state=spawn(rng),
+            rare_threshold=int(self.rare_threshold), random_state=spawn(rng), **private,
         )  # fmt: skip
         with warnings.catch_warnings():  # the sequence model warns once, for everything
             warnings.simplefilter("ignore", PrivacyLeakWarning)
@@ -198,9 +259,11 @@ class SequenceSynthesizer(Synthesizer):
 
     def _build(self) -> SequenceNet:
         sizes = self.context_.vocab_.sizes if self.context_ is not None else []
+        positions = self.max_length_ + 1 if self.epsilon is not None else 0
         return SequenceNet(
-            sizes, self.vocab_.sizes, int(self.hidden), int(self.layers), float(self.dropout)
-        )
+            sizes, self.vocab_.sizes, int(self.hidden), int(self.layers), float(self.dropout),
+            positions,
+        )  # fmt: skip
 
     def _train(self, batches: Batches, rng: np.random.Generator) -> None:
         self.net_ = net = self._build()
@@ -345,6 +408,7 @@ class SequenceSynthesizer(Synthesizer):
         bounds = self.event_metadata_[GAP].bounds
         low = float(bounds[0]) if bounds is not None else 0.0  # the shortest real gap
         gaps = np.nan_to_num(events[GAP].to_numpy(dtype=float), nan=low).clip(min=low)
+        gaps = np.expm1(gaps) if self.log_gaps_ else gaps  # under DP, gaps are learned as logs
         firsts = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)  # every entity has events
         gaps[firsts] = 0.0
         owner = np.repeat(np.arange(len(lengths)), lengths)
@@ -392,7 +456,8 @@ class SequenceSynthesizer(Synthesizer):
         return {
             "net": weights(self.net_), "vocab": self.vocab_.state(), "context": context,
             "max_length": self.max_length_, "best_epoch": self.best_epoch_,
-            "issued": self.issued_,
+            "issued": self.issued_, "log_gaps": self.log_gaps_,
+            "privacy": getattr(self, "privacy_spent_", None),
             "loss_history": {k: v.to_numpy() for k, v in self.loss_history_.items()},
         }  # fmt: skip
 
@@ -410,6 +475,9 @@ class SequenceSynthesizer(Synthesizer):
         self.vocab_ = Vocab.from_state(state["vocab"])
         self.max_length_ = int(state["max_length"])
         self.issued_ = int(state["issued"])
+        self.log_gaps_ = bool(state.get("log_gaps", False))
+        if state.get("privacy") is not None:
+            self.privacy_spent_ = state["privacy"]
         with seeded(np.random.default_rng(0)):
             self.net_ = self._build()
         load_weights(self.net_, state["net"])

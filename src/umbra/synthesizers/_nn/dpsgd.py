@@ -4,8 +4,9 @@ Every step draws a Poisson sample (each record independently, with rate ``q``), 
 record's gradient (``torch.func``: ``vmap`` of ``grad``, in chunks), clips it to
 ``max_grad_norm``, sums, adds Gaussian noise of deviation ``noise_multiplier * max_grad_norm``
 and divides by the expected batch size ``q * n``. An empty sample is a step too: only noise,
-counted in ``empty_steps``. The noise multiplier is the smallest Opacus finds for the target
-(epsilon, delta) over all steps, so the accounted epsilon never exceeds the target.
+counted in ``empty_steps``. The noise multiplier is found by bisection on Opacus' accountant
+(all steps, composed with any statistic released before them) and always ends on one whose
+accounted epsilon is within the target.
 
 Example:
     >>> sigma = noise_for(1.0, 1e-6, sample_rate=0.01, steps=100)
@@ -17,8 +18,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,29 +36,47 @@ EMA_DECAY = 0.998
 ALPHAS = [1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64)) + [80, 128, 256, 512, 1024]
 
 
-def noise_for(epsilon: float, delta: float, sample_rate: float, steps: int) -> float:
-    """The noise multiplier that keeps ``steps`` Poisson-sampled steps within (epsilon, delta)."""
-    from opacus.accountants.utils import get_noise_multiplier
-
-    with warnings.catch_warnings():  # a hint about the range of orders: ALPHAS covers it
-        warnings.filterwarnings("ignore", message="Optimal order is the")
-        return float(
-            get_noise_multiplier(
-                target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate,
-                steps=steps, accountant="rdp", epsilon_tolerance=0.005, alphas=ALPHAS,
-            )
-        )  # fmt: skip
+Mechanism = tuple[float, float, int]  # (noise multiplier, sample rate, steps)
 
 
-def accounted(noise: float, sample_rate: float, steps: int, delta: float) -> float:
-    """The epsilon Opacus' RDP accountant gives for ``steps`` steps at this noise and rate."""
+def accounted(
+    noise: float, sample_rate: float, steps: int, delta: float, released: Sequence[Mechanism] = ()
+) -> float:
+    """The epsilon Opacus' RDP accountant gives for ``steps`` steps at this noise and rate,
+    composed with the ``released`` Gaussian mechanisms (a rate of 1: a statistic of all rows).
+    """
     from opacus.accountants import RDPAccountant
 
     accountant = RDPAccountant()
-    accountant.history = [(noise, sample_rate, steps)]
+    accountant.history = [(noise, sample_rate, steps), *released]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Optimal order is the")
         return float(accountant.get_epsilon(delta=delta, alphas=ALPHAS))
+
+
+def noise_for(
+    epsilon: float, delta: float, sample_rate: float, steps: int, released: Sequence[Mechanism] = ()
+) -> float:
+    """The noise multiplier (within 0.5% of the smallest) that keeps ``steps`` Poisson-sampled
+    steps, with the ``released`` mechanisms, within (epsilon, delta): bisection on the
+    accountant, always ending on a noise it accepts."""
+
+    def spent(noise: float) -> float:
+        return accounted(noise, sample_rate, steps, delta, released)
+
+    low, high = 0.0, 1.0
+    while spent(high) > epsilon:
+        if high > 1e6:
+            raise InputError(
+                f"epsilon {epsilon:g} is too small for {steps} steps at sample rate "
+                f"{sample_rate:g} (and the statistics released with them): raise epsilon or "
+                "lower epochs"
+            )
+        low, high = high, 2 * high
+    while high - low > 0.005 * high:
+        middle = (low + high) / 2
+        low, high = (middle, high) if spent(middle) > epsilon else (low, middle)
+    return high
 
 
 @dataclass
@@ -71,15 +90,27 @@ class DPSGD:
     max_grad_norm: float
     secure: bool = False
     empty_steps: int = 0
+    released: list[Mechanism] = field(default_factory=list)
 
     @classmethod
     def plan(
-        cls, n: int, batch_size: int, epochs: int, epsilon: float, delta: float, clip: float
+        cls,
+        n: int,
+        batch_size: int,
+        epochs: int,
+        budget: tuple[float, float],
+        clip: float,
+        reserve: float = 0.0,
     ) -> DPSGD:
-        """Rate ``batch_size / n``, ``epochs`` passes' worth of steps, the noise they need."""
+        """Rate ``batch_size / n``, ``epochs`` passes' worth of steps, the noise they need;
+        with ``reserve``, first a Gaussian release of that share of ``budget`` (alone), and
+        steps noised so that the two compose within it."""
+        epsilon, delta = budget
         rate = min(1.0, batch_size / n)
         steps = max(1, math.ceil(epochs / rate))
-        return cls(n, rate, steps, noise_for(epsilon, delta, rate, steps), clip)
+        released = [(noise_for(reserve * epsilon, delta, 1.0, 1), 1.0, 1)] if reserve else []
+        noise = noise_for(epsilon, delta, rate, steps, released)
+        return cls(n, rate, steps, noise, clip, released=released)
 
     def batch(self, rng: np.random.Generator) -> np.ndarray:
         """The records of one Poisson sample (possibly none); drawn from the operating
@@ -133,7 +164,7 @@ class DPSGD:
 
     def epsilon(self, delta: float) -> float:
         """The epsilon of every step so far (planned steps; empty ones included)."""
-        return accounted(self.noise, self.sample_rate, self.steps, delta)
+        return accounted(self.noise, self.sample_rate, self.steps, delta, self.released)
 
 
 def secure_uniform(size: int) -> np.ndarray:
@@ -185,15 +216,21 @@ def train_private(
     *,
     after: Callable[[], None] | None = None,
     kept: nn.Module | None = None,
+    reserve: float = 0.0,
+    before: Callable[[DPSGD], None] | None = None,
 ) -> None:
     """Train ``net`` with DP-SGD on ``rows`` (``net(*inputs(batch, rng))`` is the mean loss of
     a batch's rows), calling ``after`` once each step (a GAN's generator step, which reads no
     data); leave an average of its weights in ``kept`` (default ``net``); record
-    ``model.privacy_spent_`` and a loss-free history (losses would read the data)."""
-    epsilon, delta = model._plan.sgd
+    ``model.privacy_spent_`` and a loss-free history (losses would read the data). With
+    ``reserve``, ``before(run)`` first releases a statistic with ``run.released``'s noise."""
+    delta = model._plan.sgd[1]
     epochs = int(model.epochs)
-    run = DPSGD.plan(len(rows), int(model.batch_size), epochs, epsilon, delta, model.max_grad_norm)
+    size, clip = int(model.batch_size), model.max_grad_norm
+    run = DPSGD.plan(len(rows), size, epochs, model._plan.sgd, clip, reserve)
     run.secure = bool(model.secure_noise)
+    if before is not None:
+        before(run)
     optimizer = torch.optim.Adam(net.parameters(), lr=float(model.learning_rate))
     params = list((kept or net).parameters())
     average = [p.detach().clone() for p in params]
@@ -215,7 +252,8 @@ def train_private(
     (kept or net).eval()
     extra = {"noise_multiplier": run.noise, "sample_rate": run.sample_rate, "steps": run.steps,
              "empty_steps": run.empty_steps, "max_grad_norm": run.max_grad_norm,
-             "secure_noise": run.secure}  # fmt: skip
+             "secure_noise": run.secure,
+             "released_noise_multipliers": [m[0] for m in run.released]}  # fmt: skip
     mechanism = "DP-SGD (Poisson sampling, per-row clipping, Gaussian noise)"
     model.privacy_spent_ = model._plan.spent(mechanism, run.epsilon(delta), extra)
 
@@ -241,7 +279,8 @@ class _EpsilonMonitor:
 
     def step(self, done: int) -> None:
         if done % self.per_epoch == 0 or done == self.run.steps:
-            spent = accounted(self.run.noise, self.run.sample_rate, done, self.delta)
+            run = self.run
+            spent = accounted(run.noise, run.sample_rate, done, self.delta, run.released)
             epoch = math.ceil(done / self.per_epoch)
             self.monitor.end_epoch(epoch, {"epsilon": spent}, None, lambda: None)
 

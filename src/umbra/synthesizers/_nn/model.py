@@ -280,6 +280,7 @@ class NeuralSynthesizer(Synthesizer):
             "best_epoch": self.best_epoch_,
             "vocab": self.tokens_.state(),
             "conditional": self.layout_.conditional,
+            "privacy": getattr(self, "privacy_spent_", None),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -294,6 +295,8 @@ class NeuralSynthesizer(Synthesizer):
             {k: np.asarray(v) for k, v in state["loss_history"].items()}
         )
         self.best_epoch_ = int(state["best_epoch"])
+        if state.get("privacy") is not None:
+            self.privacy_spent_ = state["privacy"]
 
 
 def block_label(encoder: Any, index: int, code: int) -> str:

@@ -122,7 +122,7 @@ def _generate_batch(
         step_in = net.begin.expand(size, -1)
         for t in range(max_length + 1):
             out, hidden = net.rnn(step_in[:, None, :], hidden)
-            known = out[:, 0].clone()
+            known = net.placed(out, t)[:, 0].clone()
             flag_logits = net.events.logits(known, 0)
             if t == 0:
                 flag_logits[:, 1] = -torch.inf  # an entity has at least one event
