@@ -124,6 +124,7 @@ def test_aim_refuses_bad_settings_and_budgets_before_any_work(tmp_path: Path) ->
         ({"degree": 4}, "degree must be 2 or 3"),
         ({"max_seconds": -1}, "max_seconds"),
         ({"round_iterations": 0}, "round_iterations"),
+        ({"max_rounds": 0}, "max_rounds"),
         ({"integer_values": 0}, "integer_values"),
     ):
         with pytest.raises(InputError, match=match):
@@ -150,3 +151,16 @@ def test_aim_on_adult_keeps_income_given_marriage(adult: pd.DataFrame) -> None:
     assert rate(fake) == pytest.approx(rate(data), abs=0.03)  # about 0.45 in the real table
     husbands = fake["relationship"] == "Husband"
     assert (fake.loc[husbands, "sex"] == "Male").mean() > 0.95
+
+
+def test_max_rounds_caps_the_rounds_the_same_on_every_machine() -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.choice(["a", "b"], 500), "y": rng.choice(["p", "q", "r"], 500),
+                       "n": rng.integers(0, 20, 500)})  # fmt: skip
+    params = {"epsilon": 1.0, "delta": 1e-6, "max_rounds": 2, "iterations": 50,
+              "round_iterations": 10, "random_state": 0}  # fmt: skip
+    fits = [
+        umbra.create("aim", **params).fit(df, metadata=declared(df), ledger=False) for _ in range(2)
+    ]
+    assert [f.privacy_spent_["rounds"] for f in fits] == [2, 2]  # type: ignore[attr-defined]
+    assert fits[0].sample(50).equals(fits[1].sample(50))

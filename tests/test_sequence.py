@@ -263,6 +263,10 @@ def test_cli_sequence_options_and_their_errors(
     assert run([*judge, "--sequence-key", "who", "--sequence-index", "when"]) == 0
     names = {m["name"] for m in json.loads(judged.read_text())["metrics"]["fidelity"]}
     assert {"sequence_length_ks", "activity_tvd"} <= names
+    meta_path = tmp_path / "visits.json"
+    assert run(["detect", str(source), "-o", str(meta_path), "--sequence-key", "who"]) == 0
+    sequence = json.loads(meta_path.read_text())["sequence"]
+    assert sequence["key"] == "who" and "region" in sequence["context"]
     model = tmp_path / "visits.umbra"
     fit_args = ["fit", str(source), "-o", str(model), "--sequence-key", "who"]
     assert run([*fit_args, "--sequence-index", "when", "--seed", "1"]) == 0

@@ -84,10 +84,13 @@ def test_what_would_read_the_events_is_refused_before_training(log: pd.DataFrame
         "time", bounds=("2024-03-01", "2024-05-01")
     )
     undated = declared(log).update("time", bounds=None)
+    detected = declared(log)
+    detected["time"].bounds_source = "data"  # bounds read from the data are not public
     for params, metadata, match in (
         ({"max_length": None}, meta, "max_length must be set"),
         ({}, bare, r"event column\(s\) \['activity', 'amount'\] have no declared domain"),
         ({}, undated, "needs declared bounds"),
+        ({}, detected, "index 'time' needs declared bounds"),
         ({"delta": 0.01}, meta, "delta"),
         ({"epsilon": 0}, meta, "epsilon must be a number > 0"),
         ({"max_grad_norm": -1}, meta, "max_grad_norm"),
@@ -95,6 +98,17 @@ def test_what_would_read_the_events_is_refused_before_training(log: pd.DataFrame
         model = umbra.create("sequence", **{**PRIVATE, **params})
         with pytest.raises(InputError, match=match):
             model.fit(log, metadata, ledger=False)
+
+
+def test_a_fit_refused_for_its_metadata_books_nothing(log: pd.DataFrame, tmp_path: Path) -> None:
+    book = Ledger(tmp_path / "ledger.jsonl")
+    opened = log.assign(opened=log.groupby("case")["time"].transform("min"))
+    meta = declared(opened)  # the context date 'opened' keeps bounds read from the data
+    with pytest.raises(InputError, match="'opened' need declared bounds"):
+        umbra.create("sequence", **PRIVATE).fit(opened, meta, ledger=book)
+    assert book.total(opened).spends == 0
+    with pytest.raises(InputError, match="finite epsilon"):
+        book.set_cap(opened, epsilon=float("inf"))
 
 
 def test_a_fit_past_the_cap_is_refused(log: pd.DataFrame, tmp_path: Path) -> None:
@@ -131,6 +145,13 @@ def test_cli_fits_a_private_sequence_model_with_settings(
     assert "has no such setting" in capsys.readouterr().err
     assert run([*base, "--param", "max_length"]) == 2
     assert "NAME=VALUE" in capsys.readouterr().err
+    for name, hint in (
+        ("epsilon=2", "--epsilon"),
+        ("verbose=true", "progress"),
+        ("random_state=1", "--seed"),
+    ):
+        assert run([*base, "--param", name]) == 2
+        assert hint in capsys.readouterr().err
     assert not model.exists()
     assert run([*base, "--param", "max_length=10", "--param", "epochs=2"]) == 0
     fitted = umbra.load(model)

@@ -30,7 +30,7 @@ FAST: dict[str, dict[str, object]] = {
     "ctgan": {"epochs": 2, "batch_size": 100},
     "tvae": {"epochs": 2, "batch_size": 100},
     "mst": {"epsilon": None, "iterations": 100},  # the contract; DP needs a declared domain
-    "aim": {"epsilon": None, "iterations": 100, "round_iterations": 20, "max_seconds": 2},
+    "aim": {"epsilon": None, "iterations": 100, "round_iterations": 20, "max_rounds": 3},
 }
 
 

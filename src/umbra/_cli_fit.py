@@ -63,6 +63,15 @@ Settings = Annotated[
 ]
 
 
+# settings the CLI sets itself, so that the ledger, the seed and the progress bar stay right
+OWN_OPTIONS = {
+    "random_state": "use --seed",
+    "epsilon": "use --epsilon (so that the ledger books the spend)",
+    "delta": "use --delta (with --epsilon)",
+    "verbose": "not needed: the CLI shows the model's progress itself",
+}
+
+
 def model_settings(items: list[str] | None, model: str) -> dict[str, object]:
     """``NAME=VALUE`` options as the model's settings: numbers, true/false, none, or text.
 
@@ -76,10 +85,12 @@ def model_settings(items: list[str] | None, model: str) -> dict[str, object]:
         name, sep, text = item.partition("=")
         if not sep or not name:
             raise InputError(f"--param expects NAME=VALUE, received {item!r}")
-        if name not in names or name == "random_state":
+        if name in OWN_OPTIONS and name in names:
+            raise InputError(f"--param {name}: {OWN_OPTIONS[name]}")
+        if name not in names:
             raise InputError(
                 f"--param {name}: model {model!r} has no such setting; it has "
-                f"{[n for n in names if n != 'random_state']} (the seed is --seed)"
+                f"{[n for n in names if n not in OWN_OPTIONS]}"
             )
         out[name] = _value(text)
     return out

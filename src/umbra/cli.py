@@ -106,8 +106,10 @@ def _metadata(df: pd.DataFrame, path: Path | None) -> Metadata:
 
 @app.command()
 def detect(
-    input: Annotated[Path, typer.Argument(help="CSV or Parquet table.")],
+    input: Annotated[Path, typer.Argument(help="CSV, Parquet or XES table.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Metadata JSON to write.")],
+    sequence_key: SequenceKey = None,
+    sequence_index: SequenceIndex = None,
     na_values: NaValues = None,
     force: Force = False,
 ) -> None:
@@ -116,7 +118,7 @@ def detect(
     check_outputs([output], [input], force=force)
     df = _read(input, na_values)
     with stage(console, "Detecting column kinds"):
-        meta = Metadata.detect(df)
+        meta = with_sequence(df, Metadata.detect(df), sequence_key, sequence_index)
     console.print(metadata_table(meta))
     meta.save(output, force=force)
     console.print(f"Metadata written to {output}. Edit bounds/categories you can declare public.")
@@ -138,7 +140,7 @@ Quasi = Annotated[
     typer.Option("--quasi-identifier", help="Column an attacker may know (repeatable)."),
 ]
 GateConfig = Annotated[
-    Path | None, typer.Option("--gate-config", help="TOML/JSON file with a [gate] table.")
+    Path | None, typer.Option("--gate-config", help="TOML/JSON file with a \\[gate] table.")
 ]
 Threshold = Annotated[
     list[str] | None,

@@ -73,13 +73,44 @@ def _sample(frame: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFra
     return frame if len(frame) <= n else frame.iloc[rng.choice(len(frame), n, replace=False)]
 
 
+def _references(
+    tables: Tables, size: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train and holdout references alike: ``size`` rows of each, or for a sequence table as
+    many whole entities from each (as many as fit ``size`` rows on average). Rows sampled one
+    by one would spread the training reference over more entities than the holdout's and put
+    it closer to any synthetic row, fresh or copied.
+
+    Example:
+        >>> from umbra.metadata import Metadata
+        >>> log = pd.DataFrame({"case": [1, 1, 2, 2, 3, 3, 4, 4], "x": range(8)})
+        >>> meta = Metadata.detect(log, warn=False).set_sequence("case")
+        >>> t = Tables(meta, log, log, log.iloc[:4], ["x"], [])
+        >>> [r["case"].nunique() for r in _references(t, 4, np.random.default_rng(0))]
+        [2, 2]
+    """
+    assert tables.holdout is not None
+    key = tables.meta.sequence.key if tables.meta.sequence is not None else None
+    frames = (tables.train, tables.holdout)
+    if key is None or any(key not in f.columns for f in frames):
+        return _sample(tables.train, size, rng), _sample(tables.holdout, size, rng)
+    per_entity = max(len(f) / max(f[key].nunique(), 1) for f in frames)
+    count = max(1, min(min(f[key].nunique() for f in frames), int(size / per_entity)))
+
+    def entities(frame: pd.DataFrame) -> pd.DataFrame:
+        ids = frame[key].unique()
+        return frame[frame[key].isin(ids[rng.choice(len(ids), count, replace=False)])]
+
+    return entities(tables.train), entities(tables.holdout)
+
+
 def distances(tables: Tables, ev: Evaluation, rng: np.random.Generator) -> None:
     """Distance to closest record and nearest-neighbour distance ratio, train against holdout."""
     assert tables.holdout is not None
     space = DistanceSpace(tables)
     size = min(len(tables.train), len(tables.holdout), MAX_REFERENCE_ROWS)
-    train = space.points(_sample(tables.train, size, rng))
-    holdout = space.points(_sample(tables.holdout, size, rng))
+    train_rows, holdout_rows = _references(tables, size, rng)
+    train, holdout = space.points(train_rows), space.points(holdout_rows)
     query = space.points(_sample(tables.synthetic, MAX_QUERY_ROWS, rng))
     to_train = nearest(train, query, k=2)
     to_holdout = nearest(holdout, query, k=1)[:, 0]

@@ -28,8 +28,9 @@ from umbra.exceptions import InputError
 SEARCH_STEPS = 200
 
 
-def check_budget(epsilon: Any, delta: Any, n_rows: int | None = None) -> None:
-    """Raise :class:`InputError` unless ``epsilon > 0`` (finite) and ``0 < delta < 1/n_rows``.
+def check_budget(epsilon: Any, delta: Any, n_rows: int | None = None, units: str = "rows") -> None:
+    """Raise :class:`InputError` unless ``epsilon > 0`` (finite) and ``0 < delta < 1/n_rows``
+    (``units``: what ``n_rows`` counts, for the message).
 
     ``epsilon=None`` (no differential privacy) is allowed; a ``delta`` then has no meaning.
 
@@ -51,7 +52,7 @@ def check_budget(epsilon: Any, delta: Any, n_rows: int | None = None) -> None:
         raise InputError(f"delta must be a number strictly between 0 and 1, received {delta!r}")
     if n_rows is not None and n_rows > 0 and delta >= 1.0 / n_rows:
         raise InputError(
-            f"delta={delta:g} is not below 1/n = {1.0 / n_rows:.3g} for a table of {n_rows} rows: "
+            f"delta={delta:g} is not below 1/n = {1.0 / n_rows:.3g} for {n_rows} {units}: "
             "a guarantee this weak allows publishing a real record. Use delta <= "
             f"{0.1 / n_rows:.1g}."
         )

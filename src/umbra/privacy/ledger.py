@@ -140,8 +140,9 @@ class Ledger:
     def set_cap(self, source: pd.DataFrame | str, *, epsilon: float) -> str:
         """Cap the total epsilon of a source (the latest cap counts); a fingerprint may be
         abbreviated when exactly one recorded source starts with it."""
-        if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or not epsilon > 0:
-            raise InputError(f"a cap must be an epsilon > 0, received {epsilon!r}")
+        number = isinstance(epsilon, int | float) and not isinstance(epsilon, bool)
+        if not number or not 0 < epsilon < math.inf:
+            raise InputError(f"a cap must be a finite epsilon > 0, received {epsilon!r}")
         key = source if isinstance(source, str) else fingerprint(source)
         with self._locked() as handle:
             if not FULL.fullmatch(key):

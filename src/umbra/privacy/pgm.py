@@ -112,6 +112,27 @@ def clique_tables(model: Any, sizes: tuple[int, ...]) -> list[CliqueTable]:
     return _drop_covered(tables, len(sizes))
 
 
+def without_unseen(tables: list[CliqueTable], present: list[np.ndarray]) -> list[CliqueTable]:
+    """The tables with the values no row holds (``present[j]``: column ``j``'s values with
+    rows) never drawn, for exact counts, whose zeros mirror descent only approaches.
+
+    Example:
+        >>> table = CliqueTable((), (0,), np.array([[0.499, 0.002, 0.499]]))
+        >>> without_unseen([table], [np.array([True, False, True])])[0].table.tolist()
+        [[0.5, 0.0, 0.5]]
+    """
+    out = []
+    for t in tables:
+        mask = np.ones(1)
+        for j in t.new:
+            mask = np.outer(mask, present[j]).ravel()
+        kept = t.table * mask
+        totals = kept.sum(axis=1, keepdims=True)
+        table = np.where(totals > 0, kept / np.where(totals > 0, totals, 1.0), t.table)
+        out.append(CliqueTable(t.separator, t.new, table))
+    return out
+
+
 def _conditional(joint: np.ndarray, clique: Clique, separator: Clique) -> CliqueTable:
     """Rows of ``joint`` (over ``clique``) normalised within each separator cell."""
     new = tuple(j for j in clique if j not in separator)

@@ -38,6 +38,7 @@ from umbra.synthesizers._seqdata import GAP, LogParts, sequence_of
 from umbra.transforms.numeric import DatetimeEncoder
 
 CONTEXT_SHARE = 0.25
+FREE = ("public", "dp")  # bounds that cost nothing more: declared, or already paid for
 
 
 def budgets(
@@ -49,10 +50,14 @@ def budgets(
     return (CONTEXT_SHARE * epsilon, delta / 2), ((1 - CONTEXT_SHARE) * epsilon, delta / 2)
 
 
-def check_private_log(model: Any, meta: Metadata, event_meta: Metadata, n_entities: int) -> int:
-    """Raise :class:`InputError` for what a DP fit would have to read from the data; return
-    ``max_length``."""
-    check_budget(model.epsilon, model.delta, n_entities)
+def check_private_log(
+    model: Any, meta: Metadata, parts: tuple[Metadata, Metadata], n_entities: int
+) -> int:
+    """Raise :class:`InputError` for what a DP fit would have to read from the data (before
+    anything is booked or learned); return ``max_length``. ``parts``: the entity and event
+    metadata."""
+    entity_meta, event_meta = parts
+    check_budget(model.epsilon, model.delta, n_entities, units="entities")
     if model.max_length is None:
         raise InputError(
             "max_length must be set under differential privacy: the longest real entity's "
@@ -67,11 +72,15 @@ def check_private_log(model: Any, meta: Metadata, event_meta: Metadata, n_entiti
             "e.g. metadata.update(column, categories=[...]) or bounds=(low, high)"
         )
     seq = sequence_of(meta)
-    if seq.index is not None and meta[seq.index].bounds is None:
+    index = meta[seq.index] if seq.index is not None else None
+    if index is not None and (index.bounds is None or index.bounds_source not in FREE):
         raise InputError(
             f"the sequence index {seq.index!r} needs declared bounds under differential "
-            f"privacy: metadata.update({seq.index!r}, bounds=(first, last))"
+            f"privacy (its first and last possible time): metadata.update({seq.index!r}, "
+            "bounds=(first, last)), or in the metadata JSON its bounds with "
+            'bounds_source "public"'
         )
+    needs_discovery(entity_meta)  # context dates without declared bounds are refused here
     return int(model.max_length)
 
 

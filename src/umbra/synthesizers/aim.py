@@ -58,7 +58,10 @@ class AIM(MST):
             per value (a spike such as 40 working hours then comes back exactly).
         degree: the workload is every set of this many columns (2 or 3).
         max_model_size: megabytes the junction tree may grow to.
-        max_seconds: seconds of selection rounds after which the next round is the last.
+        max_seconds: seconds of selection rounds after which the next round is the last (a fit
+            that reaches it depends on the machine's speed: not reproducible across machines).
+        max_rounds: the most selection rounds (None: 16 per column); unlike ``max_seconds``,
+            the same on every machine.
         round_iterations: estimation steps after each round (the last gets ``iterations``).
         iterations: estimation steps of the final model.
         preprocessing_share: the part of the budget spent learning an undeclared domain.
@@ -77,6 +80,7 @@ class AIM(MST):
         degree: int = 2,
         max_model_size: float = 80.0,
         max_seconds: float = 180.0,
+        max_rounds: int | None = None,
         round_iterations: int = 100,
         iterations: int = 1000,
         preprocessing_share: float = 0.3,
@@ -94,6 +98,7 @@ class AIM(MST):
         self.degree = degree
         self.max_model_size = max_model_size
         self.max_seconds = max_seconds
+        self.max_rounds = max_rounds
         self.round_iterations = round_iterations
 
     def _check_params(self) -> None:
@@ -107,9 +112,12 @@ class AIM(MST):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise InputError(f"{name} must be a number > 0, received {value!r}")
-        value = self.round_iterations
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(f"round_iterations must be a positive integer, received {value!r}")
+        for name in ("round_iterations", "max_rounds"):
+            value = getattr(self, name)
+            if value is None and name == "max_rounds":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"{name} must be a positive integer, received {value!r}")
 
     def _encoding(self) -> dict[str, Any]:
         return {**super()._encoding(), "integer_values": self.integer_values}
@@ -129,6 +137,9 @@ class AIM(MST):
         try:
             model, rounds = loop.run()
             self.tables_ = pgm.clique_tables(model, sizes)
+            if rho is None:  # exact counts: a value no row holds is never drawn
+                seen = [np.bincount(codes[:, j], minlength=k) > 0 for j, k in enumerate(sizes)]
+                self.tables_ = pgm.without_unseen(self.tables_, seen)
         finally:
             pgm.release()
         self.privacy_spent_ = self._spent(rounds, loop.used)
@@ -190,7 +201,7 @@ class _Rounds:
         self.weights = np.array([weights[c] for c in self.candidates])
         self.cells = np.array([np.prod([sizes[j] for j in c]) for c in self.candidates])
         self.counts = {c: marginal(codes, c, sizes) for c in self.candidates}
-        self.planned = sel.ROUNDS_PER_COLUMN * len(sizes)
+        self.planned = aim.max_rounds or sel.ROUNDS_PER_COLUMN * len(sizes)
         self.measurements: list[pgm.Measurement] = []
         self.used = 0.0  # zCDP rho spent by the rounds so far
 
@@ -208,8 +219,9 @@ class _Rounds:
             if self.rho is None:
                 last = late or rounds + 1 >= self.planned
             else:
+                capped = late or (self.aim.max_rounds is not None and rounds + 1 >= self.planned)
                 sigma, epsilon, last = sel.next_round(
-                    self.rho, self.used, sigma, epsilon or 0.0, late
+                    self.rho, self.used, sigma, epsilon or 0.0, capped
                 )
                 self.used += sel.round_cost(sigma, epsilon)
             share = 1.0 if self.rho is None else min(self.used / self.rho, 1.0)

@@ -180,7 +180,7 @@ class SequenceSynthesizer(Synthesizer):
         rng = make_rng(self.random_state)
         entity_meta, event_meta = part_metadata(meta, parts)
         if self.epsilon is not None:  # before anything is learned: checks, domain, the ledger
-            limit = check_private_log(self, meta, event_meta, len(parts.lengths))
+            limit = check_private_log(self, meta, (entity_meta, event_meta), len(parts.lengths))
             if sequence_of(meta).index is not None:
                 event_meta = private_gap(meta, event_meta)
             parts = private_events(parts, event_meta, limit, rng)
