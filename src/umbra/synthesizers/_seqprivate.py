@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -93,8 +93,9 @@ def private_gap(meta: Metadata, event_meta: Metadata) -> Metadata:
         bounds = [float(b) for b in spec.bounds] if spec.bounds is not None else None
     assert bounds is not None  # check_private_log asked for them
     top = math.log1p(max(bounds[1] - bounds[0], 0.0))
-    gap = ColumnSpec(GAP, "numerical", "float64", nullable=True)
-    gap = replace(gap, bounds=(0.0, top), bounds_source="public")
+    gap = ColumnSpec(
+        GAP, "numerical", "float64", nullable=True, bounds=(0.0, top), bounds_source="public"
+    )
     return Metadata([s if s.name != GAP else gap for s in event_meta])
 
 

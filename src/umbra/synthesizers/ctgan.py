@@ -323,7 +323,7 @@ class CTGAN(DPSGDHooks, NeuralSynthesizer):
         optimizer = torch.optim.Adam(
             generator.parameters(), lr=float(self.learning_rate), betas=(0.5, 0.9)
         )
-        expected = max(2, round(min(1.0, self.batch_size / len(rows)) * len(rows)))
+        expected = max(2, min(int(self.batch_size), len(rows)))  # rows a sample holds, on average
         moments: list[torch.Tensor] = []
 
         def inputs(real: torch.Tensor, _: np.random.Generator) -> tuple[torch.Tensor, ...]:

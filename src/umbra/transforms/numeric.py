@@ -244,17 +244,7 @@ class DatetimeEncoder(NumericalEncoder):
     """Datetimes (native or stored as text) as seconds since the epoch, in UTC."""
 
     kind_name = "datetime"
-
-    def __init__(
-        self,
-        spec: ColumnSpec,
-        prefix: str,
-        method: str = "raw",
-        n_bins: int = 32,
-        integer_values: int | None = None,
-    ) -> None:
-        super().__init__(spec, prefix, method, n_bins, integer_values)
-        self.resolution = 1.0
+    resolution = 1.0  # seconds; set from the data by ``fit``
 
     def values_of(self, series: pd.Series) -> np.ndarray:
         stamps = self.utc(series)
