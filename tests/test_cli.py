@@ -189,3 +189,14 @@ def test_holdout_with_other_columns_is_refused_before_training(
     said = " ".join((captured.out + captured.err).split())
     assert "missing ['age'], extra ['extra']" in said and "Fitting" not in said
     assert not out.exists()
+
+
+def test_an_unknown_target_is_refused_before_training(
+    demo_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.csv"
+    assert run(["synthesize", str(demo_csv), "-o", str(out), "--target", "outcome"]) == 2
+    captured = capsys.readouterr()
+    said = " ".join((captured.out + captured.err).split())
+    assert "--target 'outcome' is not a column" in said and "Fitting" not in said
+    assert not out.exists()

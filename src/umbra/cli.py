@@ -201,6 +201,10 @@ def synthesize(
     by = sequence_key or (found.key if found is not None else None)
     train, kept = _split(df, holdout, na_values, seed, by)
     meta = with_sequence(train, _metadata(train, metadata), sequence_key, sequence_index)
+    if target is not None and target not in meta.names:  # before the fit, not after it
+        raise InputError(
+            f"--target {target!r} is not a column of {input}; choose one of {meta.names}"
+        )
     model_name = model_for(meta, model, epsilon)
     n = how_many(df, meta, model_name, rows, entities)
     xes_names(output, meta, list(df.columns))  # an impossible output fails before the fit
